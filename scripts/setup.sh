@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what kairo needs on a fresh Debian 12 (as root), only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+for pair in nft:nftables ip:iproute2; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+fi

@@ -1,0 +1,209 @@
+// YAML text → typed Site, keeping every node's line:column so that any later stage can point a
+// diagnostic at the user's file. Pure: the caller reads the file.
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { closest, distance } from 'fastest-levenshtein';
+import { siteSchema, type Site } from './schema.js';
+import { formatPath, sortDiagnostics, type Diagnostic, type PathSegment } from './diagnostics.js';
+
+export interface SourceMap {
+  file: string;
+  /** Line and column (1-based) of the value at `path`; of its key when `key` is set. Falls back to the nearest ancestor. */
+  locate(path: readonly PathSegment[], key?: boolean): { line: number; column: number };
+}
+
+export interface LoadResult {
+  site?: Site;
+  source: SourceMap;
+  diagnostics: Diagnostic[];
+}
+
+export function makeSourceMap(file: string, doc: Document, lines: LineCounter): SourceMap {
+  const pos = (offset: number) => {
+    const p = lines.linePos(offset);
+    return { line: p.line, column: p.col };
+  };
+  return {
+    file,
+    locate(path, key = false) {
+      // Walk down as far as the document goes; report the deepest node that exists.
+      let node: unknown = doc.contents;
+      let best: { line: number; column: number } = { line: 1, column: 1 };
+      if (node && (node as Node).range) best = pos((node as Node).range![0]);
+      for (let i = 0; i < path.length; i++) {
+        const seg = path[i];
+        if (isMap(node)) {
+          const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+          if (!pair) return best;
+          const last = i === path.length - 1;
+          const keyNode = pair.key as Node;
+          if (last && key && keyNode.range) return pos(keyNode.range[0]);
+          node = pair.value;
+          const target = (node as Node | null)?.range ? (node as Node) : keyNode;
+          if (target?.range) best = pos(target.range[0]);
+        } else if (isSeq(node) && typeof seg === 'number') {
+          node = node.items[seg];
+          if ((node as Node | undefined)?.range) best = pos((node as Node).range![0]);
+          else return best;
+        } else if (isPair(node)) {
+          node = node.value;
+        } else {
+          return best;
+        }
+      }
+      return best;
+    },
+  };
+}
+
+/** The object keys the schema allows at `path`, for "did you mean". */
+function knownKeysAt(schema: z.ZodType, path: readonly PathSegment[]): string[] {
+  const walk = (s: any, rest: readonly PathSegment[]): string[] => {
+    const def = s?._zod?.def;
+    if (!def) return [];
+    switch (def.type) {
+      case 'optional':
+      case 'nullable':
+      case 'default':
+      case 'prefault':
+        return walk(def.innerType, rest);
+      case 'pipe':
+        return walk(def.in, rest);
+      case 'union':
+        return [...new Set(def.options.flatMap((o: any) => walk(o, rest)))] as string[];
+      case 'object':
+        if (rest.length === 0) return Object.keys(def.shape);
+        return walk(def.shape[rest[0] as string], rest.slice(1));
+      case 'record':
+        return rest.length === 0 ? [] : walk(def.valueType, rest.slice(1));
+      case 'array':
+        return rest.length === 0 ? [] : walk(def.element, rest.slice(1));
+      default:
+        return [];
+    }
+  };
+  return walk(schema, path);
+}
+
+function suggest(word: string, candidates: string[]): string | undefined {
+  if (candidates.length === 0) return undefined;
+  const best = closest(word, candidates);
+  return distance(word, best) <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+type Issue = z.core.$ZodIssue;
+
+/** zod reports one issue per failed union branch; keep the branch that got furthest, so the user sees the real problem. */
+function flattenIssue(issue: Issue): Issue[] {
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    const branches = issue.errors.map((errs) => errs.flatMap(flattenIssue).map((e) => ({ ...e, path: [...issue.path, ...e.path] })));
+    // Prefer the branch whose issues are deepest (it matched the shape furthest), then the fewest issues.
+    const depth = (errs: Issue[]) => Math.max(...errs.map((e) => e.path.length));
+    const typeOnly = (errs: Issue[]) => errs.every((e) => e.code === 'invalid_type' && e.path.length === issue.path.length);
+    const ranked = branches
+      .filter((b) => b.length > 0)
+      .sort((a, b) => Number(typeOnly(a)) - Number(typeOnly(b)) || depth(b) - depth(a) || a.length - b.length);
+    const bestBranch = ranked[0];
+    if (bestBranch && !typeOnly(bestBranch)) return bestBranch;
+    return [{ ...issue, errors: [] } as Issue];
+  }
+  return [issue];
+}
+
+function issueMessage(issue: Issue): { message: string; hint?: string } {
+  switch (issue.code) {
+    case 'invalid_type':
+      return { message: issue.input === undefined ? `missing; expected ${issue.expected}` : `expected ${issue.expected}, got ${Array.isArray(issue.input) ? 'a list' : issue.input === null ? 'nothing' : typeof issue.input}` };
+    case 'invalid_union':
+      return { message: 'value has none of the accepted forms', hint: 'see `kairo schema` for the forms this key takes' };
+    case 'invalid_value':
+      if (issue.input === undefined) return { message: `missing; expected ${issue.values.map((v) => JSON.stringify(v)).join(' or ')}` };
+      return { message: `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` };
+    default:
+      return { message: issue.message };
+  }
+}
+
+export function loadSite(text: string, file = 'site.yaml'): LoadResult {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const source = makeSourceMap(file, doc, lines);
+  const diagnostics: Diagnostic[] = [];
+
+  for (const err of doc.errors) {
+    const p = lines.linePos(err.pos[0]);
+    diagnostics.push({
+      code: 'yaml.syntax',
+      severity: 'error',
+      path: '',
+      message: err.message.split('\n')[0],
+      hint: err.code === 'DUPLICATE_KEY' ? 'each key may appear once in a mapping' : 'check indentation and quoting near this line',
+      file,
+      line: p.line,
+      column: p.col,
+    });
+  }
+  if (diagnostics.length > 0) return { source, diagnostics };
+
+  const data = doc.toJS({ maxAliasCount: 100 });
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    diagnostics.push({
+      code: 'schema.not-a-mapping',
+      severity: 'error',
+      path: '',
+      message: 'the site file must be a YAML mapping with at least `version: 1` and `interfaces:`',
+      hint: 'start from one of the files in examples/',
+      file,
+      line: 1,
+      column: 1,
+    });
+    return { source, diagnostics };
+  }
+
+  const parsed = siteSchema.safeParse(data, { reportInput: true });
+  if (parsed.success) return { site: parsed.data, source, diagnostics };
+
+  for (const raw of parsed.error.issues) {
+    for (const issue of flattenIssue(raw)) {
+      const path = issue.path as PathSegment[];
+      if (issue.code === 'unrecognized_keys') {
+        const known = knownKeysAt(siteSchema, path);
+        for (const k of issue.keys) {
+          const near = suggest(k, known);
+          const at = source.locate([...path, k], true);
+          diagnostics.push({
+            code: 'schema.unknown-key',
+            severity: 'error',
+            path: formatPath([...path, k]),
+            message: `unknown key '${k}'`,
+            hint: near ? `did you mean '${near}'?` : known.length ? `allowed here: ${known.join(', ')}` : undefined,
+            file,
+            ...at,
+          });
+        }
+        continue;
+      }
+      const { message, hint } = issueMessage(issue);
+      diagnostics.push({
+        code: (issue.code === 'invalid_type' || issue.code === 'invalid_value') && issue.input === undefined ? 'schema.missing' : 'schema.invalid',
+        severity: 'error',
+        path: formatPath(path),
+        message,
+        hint,
+        file,
+        ...source.locate(path),
+      });
+    }
+  }
+  return { source, diagnostics: sortDiagnostics(dedupe(diagnostics)) };
+}
+
+function dedupe(diags: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diags.filter((d) => {
+    const k = `${d.code}|${d.path}|${d.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

@@ -1,0 +1,116 @@
+// The per-node model: everything resolved (devices, zones, families, addresses), no text yet.
+import type { Cidr, Endpoint, Family } from '../lib/ip.js';
+
+export interface IfaceModel {
+  key: string;
+  path: string;
+  device: string;
+  zone: string;
+  ipv4: Cidr[];
+  ipv4Dhcp: boolean;
+  ipv6: Cidr[];
+  ipv6Mode: 'static' | 'slaac' | 'dhcp' | 'none';
+  gateway4?: string;
+  gateway6?: string;
+  peer4?: string;
+  acceptRa: boolean;
+  rpFilter?: 'strict' | 'loose' | 'off';
+  bridge?: string[];
+  mtu?: number;
+  routes: { to: string; via?: string; metric?: number }[];
+}
+
+export type Verdict = 'accept' | 'drop' | 'reject';
+
+/** One address match: literal prefixes of one family, or a named set. */
+export type AddrMatch = { family: Family; prefixes: string[] } | { family: Family; set: string };
+
+export interface FilterRule {
+  path: string;
+  name?: string;
+  /** Restricts to one family; undefined = both. */
+  family?: Family;
+  protos: string[];
+  ports: string[];
+  sourcePorts: string[];
+  source?: AddrMatch;
+  destination?: AddrMatch;
+  icmpTypes: string[];
+  log?: string;
+  limit?: { rate: string; burst?: number };
+  action: Verdict;
+}
+
+export interface PairPolicy {
+  action: Verdict;
+  log?: string;
+  path: string;
+}
+
+/** A zone pair: `to` is a zone or 'router'. */
+export interface ZonePair {
+  from: string;
+  to: string;
+  rules: FilterRule[];
+  policy?: PairPolicy;
+}
+
+export interface SetModel {
+  name: string;
+  family: Family;
+  elements: string[];
+  interval: boolean;
+}
+
+export interface MasqueradeModel {
+  path: string;
+  devices: string[];
+  family: Family;
+  sources: string[];
+}
+
+export interface SnatModel {
+  path: string;
+  devices: string[];
+  family: Family;
+  sources: string[];
+  to: string;
+}
+
+export interface NptModel {
+  path: string;
+  devices: string[];
+  inside: Cidr;
+  outside: Cidr;
+}
+
+export interface ForwardModel {
+  path: string;
+  name: string;
+  family: Family;
+  protos: ('tcp' | 'udp')[];
+  port: number;
+  portEnd?: number;
+  /** Public address matched, if any. */
+  destination?: string;
+  target: Endpoint;
+  fromDevices: string[];
+  /** Inside devices whose clients may use the public address (hairpin), and the addresses that mean "public" for them. */
+  hairpin?: { devices: string[]; publicAddresses: string[] | 'local'; sources: string[] };
+}
+
+export interface NodeModel {
+  site: string;
+  node: string;
+  interfaces: IfaceModel[];
+  /** zone → devices, in declaration order. */
+  zones: Map<string, string[]>;
+  pairs: ZonePair[];
+  defaultAction: 'drop' | 'reject';
+  sets: SetModel[];
+  masquerade: MasqueradeModel[];
+  snat: SnatModel[];
+  npt: NptModel[];
+  forwards: ForwardModel[];
+  sysctl: { ipv4Forwarding: boolean; ipv6Forwarding: boolean; extra: Record<string, string> };
+}

@@ -1,0 +1,33 @@
+// load → verify → model → render in one pure call. Callers (CLI, lab, apply, bench) read files and
+// pass text in; nothing here touches the system.
+import { loadSite, type SourceMap } from './config/load.js';
+import { hasErrors, sortDiagnostics, type Diagnostic } from './config/diagnostics.js';
+import type { Site } from './config/schema.js';
+import { verifySite } from './model/verify.js';
+import { buildModels } from './model/build.js';
+import type { NodeModel } from './model/types.js';
+import { renderNode } from './render/index.js';
+import type { Artifact } from './render/artifact.js';
+
+export interface NodeOutput {
+  node: string;
+  model: NodeModel;
+  artifacts: Artifact[];
+}
+
+export interface CompileResult {
+  ok: boolean;
+  site?: Site;
+  source: SourceMap;
+  diagnostics: Diagnostic[];
+  nodes: NodeOutput[];
+}
+
+export function compileSite(text: string, file = 'site.yaml'): CompileResult {
+  const loaded = loadSite(text, file);
+  if (!loaded.site) return { ok: false, source: loaded.source, diagnostics: loaded.diagnostics, nodes: [] };
+  const diagnostics = sortDiagnostics([...loaded.diagnostics, ...verifySite(loaded.site, loaded.source)]);
+  if (hasErrors(diagnostics)) return { ok: false, site: loaded.site, source: loaded.source, diagnostics, nodes: [] };
+  const nodes = buildModels(loaded.site).map((model) => ({ node: model.node, model, artifacts: renderNode(model) }));
+  return { ok: true, site: loaded.site, source: loaded.source, diagnostics, nodes };
+}
