@@ -3,6 +3,7 @@
 import { loadSite, type SourceMap } from './config/load.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from './config/diagnostics.js';
 import type { Site } from './config/schema.js';
+import { includeSetFiles, type FileReader } from './config/include.js';
 import { verifySite } from './model/verify.js';
 import { buildModels } from './model/build.js';
 import type { NodeModel } from './model/types.js';
@@ -23,10 +24,16 @@ export interface CompileResult {
   nodes: NodeOutput[];
 }
 
-export function compileSite(text: string, file = 'site.yaml'): CompileResult {
+export interface CompileOptions {
+  /** Reads files the site refers to (set lists), relative to the site file. */
+  readFile?: FileReader;
+}
+
+export function compileSite(text: string, file = 'site.yaml', opts: CompileOptions = {}): CompileResult {
   const loaded = loadSite(text, file);
   if (!loaded.site) return { ok: false, source: loaded.source, diagnostics: loaded.diagnostics, nodes: [] };
-  const diagnostics = sortDiagnostics([...loaded.diagnostics, ...verifySite(loaded.site, loaded.source)]);
+  const included = includeSetFiles(loaded.site, loaded.source, opts.readFile);
+  const diagnostics = sortDiagnostics([...loaded.diagnostics, ...included, ...verifySite(loaded.site, loaded.source)]);
   if (hasErrors(diagnostics)) return { ok: false, site: loaded.site, source: loaded.source, diagnostics, nodes: [] };
   const nodes = buildModels(loaded.site).map((model) => ({ node: model.node, model, artifacts: renderNode(model) }));
   return { ok: true, site: loaded.site, source: loaded.source, diagnostics, nodes };

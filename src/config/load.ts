@@ -1,13 +1,38 @@
 // YAML text → typed Site, keeping every node's line:column so that any later stage can point a
 // diagnostic at the user's file. Pure: the caller reads the file.
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import jsyaml from 'js-yaml';
 import type { z } from 'zod';
 import { closest, distance } from 'fastest-levenshtein';
 import { siteSchema, type Site } from './schema.js';
 import { formatPath, sortDiagnostics, type Diagnostic, type PathSegment } from './diagnostics.js';
 
+export interface Position {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** Entries `path[start..]` were read from `file`, entry k from line `lines[k]`. */
+export interface ElementOrigin {
+  path: string;
+  start: number;
+  file: string;
+  lines: number[];
+}
+
+export function originOf(source: SourceMap, path: readonly PathSegment[]): Position | undefined {
+  const last = path[path.length - 1];
+  if (typeof last !== 'number' || source.origins.length === 0) return undefined;
+  const parent = formatPath(path.slice(0, -1));
+  const o = source.origins.find((x) => x.path === parent && last >= x.start && last < x.start + x.lines.length);
+  return o && { file: o.file, line: o.lines[last - o.start], column: 1 };
+}
+
 export interface SourceMap {
   file: string;
+  /** Values that came from other files (set entries read from a list file): where they stand there. */
+  origins: ElementOrigin[];
   /** Line and column (1-based) of the value at `path`; of its key when `key` is set. Falls back to the nearest ancestor. */
   locate(path: readonly PathSegment[], key?: boolean): { line: number; column: number };
 }
@@ -18,6 +43,26 @@ export interface LoadResult {
   diagnostics: Diagnostic[];
 }
 
+/**
+ * Positions come from the `yaml` library's document, which keeps every node's range but parses
+ * ten times slower than js-yaml. It is only built when something needs a position, i.e. when there
+ * is a diagnostic to print; a clean 3 MB site never pays for it.
+ */
+export function lazySourceMap(file: string, text: string): SourceMap {
+  let inner: SourceMap | undefined;
+  return {
+    file,
+    origins: [],
+    locate(path, key) {
+      if (!inner) {
+        const lines = new LineCounter();
+        inner = makeSourceMap(file, parseDocument(text, { lineCounter: lines }), lines);
+      }
+      return inner.locate(path, key);
+    },
+  };
+}
+
 export function makeSourceMap(file: string, doc: Document, lines: LineCounter): SourceMap {
   const pos = (offset: number) => {
     const p = lines.linePos(offset);
@@ -25,6 +70,7 @@ export function makeSourceMap(file: string, doc: Document, lines: LineCounter): 
   };
   return {
     file,
+    origins: [],
     locate(path, key = false) {
       // Walk down as far as the document goes; report the deepest node that exists.
       let node: unknown = doc.contents;
@@ -124,28 +170,49 @@ function issueMessage(issue: Issue): { message: string; hint?: string } {
   }
 }
 
-export function loadSite(text: string, file = 'site.yaml'): LoadResult {
+function syntaxDiagnostics(text: string, file: string): Diagnostic[] {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const source = makeSourceMap(file, doc, lines);
-  const diagnostics: Diagnostic[] = [];
-
-  for (const err of doc.errors) {
+  return doc.errors.map((err) => {
     const p = lines.linePos(err.pos[0]);
-    diagnostics.push({
+    return {
       code: 'yaml.syntax',
-      severity: 'error',
+      severity: 'error' as const,
       path: '',
       message: err.message.split('\n')[0],
       hint: err.code === 'DUPLICATE_KEY' ? 'each key may appear once in a mapping' : 'check indentation and quoting near this line',
       file,
       line: p.line,
       column: p.col,
-    });
-  }
-  if (diagnostics.length > 0) return { source, diagnostics };
+    };
+  });
+}
 
-  const data = doc.toJS({ maxAliasCount: 100 });
+export function loadSite(text: string, file = 'site.yaml'): LoadResult {
+  const source = lazySourceMap(file, text);
+  const diagnostics: Diagnostic[] = [];
+
+  // Fast path: js-yaml with the YAML 1.2 core schema (no timestamps, no merge keys), which the
+  // `yaml` library also uses, so both read a document the same way.
+  let data: unknown;
+  try {
+    data = jsyaml.load(text, { schema: jsyaml.CORE_SCHEMA, filename: file });
+  } catch (e) {
+    const precise = syntaxDiagnostics(text, file);
+    if (precise.length > 0) return { source, diagnostics: precise };
+    const mark = (e as jsyaml.YAMLException).mark;
+    diagnostics.push({
+      code: 'yaml.syntax',
+      severity: 'error',
+      path: '',
+      message: (e as jsyaml.YAMLException).reason ?? String(e),
+      hint: 'check indentation and quoting near this line',
+      file,
+      line: (mark?.line ?? 0) + 1,
+      column: (mark?.column ?? 0) + 1,
+    });
+    return { source, diagnostics };
+  }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     diagnostics.push({
       code: 'schema.not-a-mapping',

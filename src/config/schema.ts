@@ -112,7 +112,8 @@ export const policySchema = z.strictObject({
 
 export const setSchema = z.strictObject({
   family: z.enum(['ipv4', 'ipv6']),
-  elements: z.array(z.string()).describe('addresses and prefixes'),
+  elements: z.array(z.string()).default([]).describe('addresses, prefixes and ranges (a-b)'),
+  file: z.string().optional().describe('also read elements from this file: one a line, # comments (relative to the site file)'),
   description: z.string().optional(),
 });
 

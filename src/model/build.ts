@@ -81,25 +81,16 @@ export function buildNodeModel(site: Site, node: string): NodeModel {
   }));
 
   const masqZones = (nat.masquerade ?? []).map((m) => m.out).filter((o) => zones.has(o));
+  // Forwards share a handful of arrival zones: resolve each (zones, family) once, not 10 000 times.
+  const arrival = new Map<string, { fromDevices: string[]; hairpin?: ForwardModel['hairpin'] }>();
   const forwards: ForwardModel[] = (nat.forwards ?? []).map((f, i) => {
     const target = parseEndpoint(f.to)!;
     const fromZones = asList(f.from ?? masqZones);
-    const fromZoneList = fromZones.includes(ANY) ? [...zones.keys()] : fromZones;
-    const fromDevices = fromZoneList.flatMap((z) => zones.get(z) ?? []);
     const range = /^(\d+)-(\d+)$/.exec(String(f.port));
     const family = target.family;
-    let hairpin: ForwardModel['hairpin'];
-    if (f.hairpin !== false) {
-      const insideIfaces = interfaces.filter((x) => !fromZoneList.includes(x.zone));
-      const fromIfaces = interfaces.filter((x) => fromZoneList.includes(x.zone));
-      // "Public" = the forward's own address, else the static addresses of the arrival interfaces;
-      // with a dynamic uplink (DHCP, PPPoE) any local address stands for it.
-      const statics = fromIfaces.flatMap((x) => (family === 4 ? x.ipv4 : x.ipv6)).map((c) => c.addr.toString());
-      const dynamic = fromIfaces.some((x) => (family === 4 ? x.ipv4Dhcp : x.ipv6Mode === 'slaac' || x.ipv6Mode === 'dhcp'));
-      const publicAddresses = f.destination ? [f.destination] : dynamic || statics.length === 0 ? 'local' : statics;
-      const sources = insideIfaces.flatMap((x) => (family === 4 ? x.ipv4 : x.ipv6)).map((c) => c.network);
-      if (insideIfaces.length > 0) hairpin = { devices: insideIfaces.map((x) => x.device), publicAddresses, sources };
-    }
+    const key = `${fromZones.join(',')}|${family}|${f.hairpin !== false}|${f.destination ?? ''}`;
+    let a = arrival.get(key);
+    if (!a) arrival.set(key, (a = resolveArrival(fromZones, family, f.hairpin !== false, f.destination)));
     return {
       path: formatPath(['nat', 'forwards', i]),
       name: f.name ?? `forward-${i}`,
@@ -109,10 +100,28 @@ export function buildNodeModel(site: Site, node: string): NodeModel {
       portEnd: range ? Number(range[2]) : undefined,
       destination: f.destination,
       target,
-      fromDevices,
-      hairpin,
+      fromDevices: a.fromDevices,
+      hairpin: a.hairpin,
     };
   });
+
+  function resolveArrival(fromZones: string[], family: Family, wantHairpin: boolean, destination: string | undefined) {
+    const fromZoneList = fromZones.includes(ANY) ? [...zones.keys()] : fromZones;
+    const fromDevices = fromZoneList.flatMap((z) => zones.get(z) ?? []);
+    let hairpin: ForwardModel['hairpin'];
+    if (wantHairpin) {
+      const insideIfaces = interfaces.filter((x) => !fromZoneList.includes(x.zone));
+      const fromIfaces = interfaces.filter((x) => fromZoneList.includes(x.zone));
+      // "Public" = the forward's own address, else the static addresses of the arrival interfaces;
+      // with a dynamic uplink (DHCP, PPPoE) any local address stands for it.
+      const statics = fromIfaces.flatMap((x) => (family === 4 ? x.ipv4 : x.ipv6)).map((c) => c.addr.toString());
+      const dynamic = fromIfaces.some((x) => (family === 4 ? x.ipv4Dhcp : x.ipv6Mode === 'slaac' || x.ipv6Mode === 'dhcp'));
+      const publicAddresses = destination ? [destination] : dynamic || statics.length === 0 ? 'local' : statics;
+      const sources = insideIfaces.flatMap((x) => (family === 4 ? x.ipv4 : x.ipv6)).map((c) => c.network);
+      if (insideIfaces.length > 0) hairpin = { devices: insideIfaces.map((x) => x.device), publicAddresses, sources };
+    }
+    return { fromDevices, hairpin };
+  }
 
   const hasV6 = interfaces.some((i) => i.ipv6Mode !== 'none');
   const s = site.sysctl ?? {};

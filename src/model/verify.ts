@@ -2,10 +2,10 @@
 // Returns every problem at once; the model builder only runs when this finds no error.
 import { closest, distance } from 'fastest-levenshtein';
 import type { Site } from '../config/schema.js';
-import type { SourceMap } from '../config/load.js';
+import { originOf, type SourceMap } from '../config/load.js';
 import { formatPath, sortDiagnostics, type Diagnostic, type PathSegment, type Severity } from '../config/diagnostics.js';
 import {
-  contains, hasScopeId, isLinkLocal, overlaps, parseAddress, parseCidr, parseEndpoint, type Cidr, type Family,
+  contains, familyOfPrefix, hasScopeId, isLinkLocal, overlaps, parseAddress, parseCidr, parseEndpoint, type Cidr, type Family,
 } from '../lib/ip.js';
 import {
   ANY, ROUTER, asList, familyOfMatch, interfacesOn, isPerNodeMap, nodeNames, parsedStatic, pick, staticAddresses, zoneNames,
@@ -15,7 +15,7 @@ class Collector {
   readonly out: Diagnostic[] = [];
   constructor(private readonly source?: SourceMap) {}
   add(severity: Severity, code: string, path: PathSegment[], message: string, hint?: string, key = false) {
-    const at = this.source ? { file: this.source.file, ...this.source.locate(path, key) } : {};
+    const at = this.source ? originOf(this.source, path) ?? { file: this.source.file, ...this.source.locate(path, key) } : {};
     this.out.push({ code, severity, path: formatPath(path), message, hint, ...at });
   }
   error(code: string, path: PathSegment[], message: string, hint?: string, key = false) {
@@ -159,12 +159,13 @@ function checkSets(site: Site, c: Collector) {
   for (const [name, set] of Object.entries(site.sets ?? {})) {
     const fam: Family = set.family === 'ipv4' ? 4 : 6;
     set.elements.forEach((e, i) => {
+      const f = familyOfPrefix(e);
+      if (f === fam) return;
       const p = ['sets', name, 'elements', i];
-      const cidr = parseCidr(e, true) ?? (e.includes('-') ? undefined : undefined);
-      const range = /^(.+)-(.+)$/.exec(e);
+      const range = f ? null : /^(.+)-(.+)$/.exec(e);
       const rf = range ? [parseAddress(range[1]), parseAddress(range[2])] : undefined;
-      if (cidr) {
-        if (cidr.family !== fam) c.error('address.family-mismatch', p, `'${e}' is IPv${cidr.family} in an ${set.family} set`);
+      if (f) {
+        c.error('address.family-mismatch', p, `'${e}' is IPv${f} in an ${set.family} set`);
       } else if (rf && rf[0] && rf[1]) {
         if (rf[0].family !== fam || rf[1].family !== fam) c.error('address.family-mismatch', p, `'${e}' is not ${set.family}`);
       } else {
@@ -342,10 +343,12 @@ function checkNat(site: Site, nodes: string[], zones: string[], c: Collector) {
 function checkSysctl(site: Site, c: Collector) {
   const nat = site.nat ?? {};
   const s = site.sysctl ?? {};
+  if (s['ipv4-forwarding'] !== false && s['ipv6-forwarding'] !== false) return;
+  const targets = (nat.forwards ?? []).map((f) => parseEndpoint(f.to));
   const needs4 = [...(nat.masquerade ?? []).filter((m) => m.family !== 'ipv6'), ...(nat.snat ?? []).filter((x) => parseAddress(x.to)?.family === 4)].length > 0 ||
-    (nat.forwards ?? []).some((f) => parseEndpoint(f.to)?.family === 4);
+    targets.some((t) => t?.family === 4);
   const needs6 = [...(nat.masquerade ?? []).filter((m) => m.family && m.family !== 'ipv4'), ...(nat.npt ?? [])].length > 0 ||
-    (nat.forwards ?? []).some((f) => parseEndpoint(f.to)?.family === 6);
+    targets.some((t) => t?.family === 6);
   if (s['ipv4-forwarding'] === false && needs4) {
     c.error('sysctl.forwarding-disabled', ['sysctl', 'ipv4-forwarding'], 'IPv4 forwarding is off, but the site has IPv4 NAT or port forwards that need it', 'remove the line (kairo turns forwarding on for a router) or drop the NAT');
   }

@@ -7,6 +7,7 @@ export function q(s: string): string {
 
 /** `comment "firewall.rules[3] ssh"`: at most 128 bytes, the kernel's limit. */
 export function comment(text: string): string {
+  if (text.length <= 60 && !/["\\\u0080-\uffff]/.test(text)) return `comment "${text}"`;
   let t = text.replace(/["\\]/g, "'");
   while (Buffer.byteLength(t) > 120) t = t.slice(0, -1);
   return `comment "${t}"`;

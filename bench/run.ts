@@ -1,0 +1,62 @@
+// npm run bench: figures, never pass/fail. Medians of several runs.
+//  - render: load+verify+model+render of generated sites of growing size
+//  - load: `nft -f` of the rendered ruleset into a fresh namespace (root only)
+import { performance } from 'node:perf_hooks';
+import { compileSite } from '../src/pipeline.js';
+import { generatedSite, type SiteSize } from './sites.js';
+import { have, isRoot, must, run } from '../src/lib/exec.js';
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+const sizes: [string, SiteSize][] = [
+  ['10 forwards', { forwards: 10, routedHosts: 0, blocklist: 0 }],
+  ['100 forwards', { forwards: 100, routedHosts: 0, blocklist: 0 }],
+  ['1 000 forwards', { forwards: 1000, routedHosts: 0, blocklist: 0 }],
+  ['10 000 forwards', { forwards: 10000, routedHosts: 0, blocklist: 0 }],
+  ['1 000 routed hosts', { forwards: 0, routedHosts: 1000, blocklist: 0 }],
+  ['100 000 blocklist', { forwards: 0, routedHosts: 0, blocklist: 100000 }],
+  ['largest (10k fw + 1k hosts + 100k bl)', { forwards: 10000, routedHosts: 1000, blocklist: 100000 }],
+];
+
+const runs = Number(process.env.BENCH_RUNS ?? 7);
+const canLoad = isRoot() && have('nft');
+console.log(`kairo bench: render = load+verify+model+render, median of ${runs} after 2 warm-up runs ('first' is the first run, JIT included); load = nft -f into a fresh namespace, median of ${canLoad ? '5' : 'no'} loads`);
+console.log(['site'.padEnd(40), 'input KB'.padStart(8), 'first ms'.padStart(9), 'render ms'.padStart(10), 'nft KB'.padStart(8), 'load ms'.padStart(9)].join(' '));
+for (const [label, size] of sizes) {
+  const { text, files } = generatedSite(size);
+  const times: number[] = [];
+  let nft = '';
+  // The first runs of each size also pay for V8 compiling the code paths; show it apart.
+  const c0 = performance.now();
+  compileSite(text, 'bench.yaml', { readFile: (p) => files[p] });
+  const cold = performance.now() - c0;
+  compileSite(text, 'bench.yaml', { readFile: (p) => files[p] });
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const r = compileSite(text, 'bench.yaml', { readFile: (p) => files[p] });
+    times.push(performance.now() - t0);
+    if (!r.ok) throw new Error(`bench site invalid: ${r.diagnostics[0]?.message}`);
+    nft = r.nodes[0].artifacts.find((a) => a.reload === 'nftables')!.content;
+  }
+  let load = '-';
+  if (canLoad) {
+    const ns = `kb-bench-${process.pid}`;
+    const loads: number[] = [];
+    run('ip', ['netns', 'del', ns]);
+    must('ip', ['netns', 'add', ns]);
+    try {
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now();
+        must('nft', ['-f', '-'], { netns: ns, input: nft, timeoutMs: 120_000 });
+        loads.push(performance.now() - t0);
+      }
+    } finally {
+      run('ip', ['netns', 'del', ns]);
+    }
+    load = median(loads).toFixed(0);
+  }
+  console.log([label.padEnd(40), ((text.length + Object.values(files).join('').length) / 1024).toFixed(0).padStart(8), cold.toFixed(0).padStart(9), median(times).toFixed(1).padStart(10), (nft.length / 1024).toFixed(0).padStart(8), load.padStart(9)].join(' '));
+}
