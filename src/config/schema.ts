@@ -151,6 +151,21 @@ export const sysctlSchema = z.strictObject({
   extra: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
 });
 
+export const labCheckSchema = z.strictObject({
+  name: z.string().optional(),
+  from: z.string().describe("'internet', an interface key (a client on that link), or the address of a lab host (forward target, VM)"),
+  to: z.string().describe("HOST:PORT/tcp|udp, HOST/icmp or HOST/dns; HOST is internet, router, an interface key (the router's address there) or an address ([v6] in brackets)"),
+  family: z.enum(['ipv4', 'ipv6']).optional().describe('for symbolic hosts; default ipv4'),
+  expect: z.string().describe("'allow', 'blocked', or 'reaches ADDRESS:PORT'"),
+  'seen-as': z.string().optional().describe('source address the server must see: an address, or an interface key (the router\'s address there)'),
+  needs: z.enum(['ip6tnl', 'ppp', 'vlan', 'wireguard']).optional().describe('kernel feature the check needs; skipped with the reason where missing'),
+});
+
+export const labSchema = z.strictObject({
+  checks: z.array(labCheckSchema).optional(),
+  'vm-ports': z.array(z.number().int().min(1).max(65535)).optional().describe('TCP ports the lab VMs (routed hosts) serve; default [80]'),
+});
+
 export const nodeSchema = z.strictObject({
   description: z.string().optional(),
   hostname: z.string().optional(),
@@ -180,6 +195,7 @@ export const siteSchema = z.strictObject({
   firewall: firewallSchema.optional(),
   nat: natSchema.optional(),
   sysctl: sysctlSchema.optional(),
+  lab: labSchema.optional().describe('checks that `kairo lab test` proves with real traffic'),
 });
 
 export type Site = z.infer<typeof siteSchema>;
@@ -187,6 +203,7 @@ export type InterfaceConfig = z.infer<typeof interfaceSchema>;
 export type RuleConfig = z.infer<typeof ruleSchema>;
 export type PolicyConfig = z.infer<typeof policySchema>;
 export type ForwardConfig = z.infer<typeof forwardSchema>;
+export type LabCheckConfig = z.infer<typeof labCheckSchema>;
 export type SecretRef = z.infer<typeof secretSchema>;
 
 /** JSON Schema for editors (yaml-language-server, VS Code). */

@@ -1,6 +1,7 @@
 // Semantic checks over a schema-valid site: references, address sanity, NAT and rule consistency.
 // Returns every problem at once; the model builder only runs when this finds no error.
 import { closest, distance } from 'fastest-levenshtein';
+import { parseChecks } from '../lab/checks.js';
 import type { Site } from '../config/schema.js';
 import { originOf, type SourceMap } from '../config/load.js';
 import { formatPath, sortDiagnostics, type Diagnostic, type PathSegment, type Severity } from '../config/diagnostics.js';
@@ -38,6 +39,9 @@ export function verifySite(site: Site, source?: SourceMap): Diagnostic[] {
   checkFirewall(site, zones, c);
   checkNat(site, nodes, zones, c);
   checkSysctl(site, c);
+  for (const [i, field, message] of parseChecks(site).problems) {
+    c.error('lab.check-invalid', ['lab', 'checks', i, field], message, 'e.g. { from: lan, to: internet:443/tcp, expect: allow, seen-as: wan }');
+  }
   return sortDiagnostics(c.out);
 }
 

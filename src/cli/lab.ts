@@ -1,0 +1,97 @@
+// `kairo lab up|test|down|scan|run FILE`: the site in network namespaces with real traffic.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compileFile, summary } from './io.js';
+import { labDown, planFor, testLab, upLab } from '../lab/index.js';
+import { labDownAll, labIsUp, stateDir } from '../lab/run.js';
+import { isRoot } from '../lib/exec.js';
+import type { LabPlan } from '../lab/plan.js';
+import { scanLab } from '../lab/scan.js';
+
+const step = (s: string) => console.log(`lab: ${s}`);
+
+function compiled(file: string) {
+  if (!isRoot()) {
+    console.error('kairo lab: needs root (network namespaces)');
+    process.exit(1);
+  }
+  const result = compileFile(file);
+  if (!result) process.exit(1);
+  if (!result.ok) {
+    console.error(summary(result));
+    process.exit(1);
+  }
+  return result;
+}
+
+function runningPlan(file: string): LabPlan | undefined {
+  const plan = planFor(compiled(file));
+  if (!labIsUp(plan.prefix)) return undefined;
+  return JSON.parse(readFileSync(join(stateDir(plan.prefix), 'plan.json'), 'utf8')) as LabPlan;
+}
+
+export function labUpCommand(file: string): void {
+  const { ms } = upLab(compiled(file), step);
+  step(`ready in ${ms} ms`);
+}
+
+export function labDownCommand(file: string | undefined, opts: { all?: boolean }): void {
+  if (opts.all) {
+    const gone = labDownAll();
+    step(`removed ${gone.length} namespaces${gone.length ? `: ${gone.join(' ')}` : ''}`);
+    return;
+  }
+  if (!file) {
+    console.error('kairo lab down: give the site file, or --all');
+    process.exit(1);
+  }
+  const gone = labDown(planFor(compiled(file)).prefix);
+  step(`removed ${gone.length} namespaces`);
+}
+
+/** Tests against a running lab; without one, brings it up, tests and tears it down. */
+export function labTestCommand(file: string): void {
+  const result = compiled(file);
+  let plan = runningPlan(file);
+  const own = !plan;
+  try {
+    if (!plan) plan = upLab(result, step).plan;
+    const t = testLab(result, plan);
+    console.log(t.table);
+    process.exitCode = t.failed > 0 ? 1 : 0;
+  } finally {
+    if (own && plan) labDown(plan.prefix);
+  }
+}
+
+export function labRunCommand(file: string): void {
+  const result = compiled(file);
+  let plan: LabPlan | undefined;
+  try {
+    const up = upLab(result, step);
+    plan = up.plan;
+    step(`ready in ${up.ms} ms; running ${result.site!.lab?.checks?.length ?? 0} checks`);
+    const t = testLab(result, plan);
+    console.log(t.table);
+    process.exitCode = t.failed > 0 ? 1 : 0;
+  } finally {
+    if (plan) {
+      labDown(plan.prefix);
+      step('down: namespaces and processes removed');
+    }
+  }
+}
+
+export function labScanCommand(file: string): void {
+  const result = compiled(file);
+  let plan = runningPlan(file);
+  const own = !plan;
+  try {
+    if (!plan) plan = upLab(result, step).plan;
+    const s = scanLab(result, plan, step);
+    console.log(s.table);
+    process.exitCode = s.unexpected > 0 || s.missing > 0 ? 1 : 0;
+  } finally {
+    if (own && plan) labDown(plan.prefix);
+  }
+}

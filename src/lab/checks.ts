@@ -1,0 +1,98 @@
+// Lab checks in the user's terms: `from: lan, to: internet:443/tcp, expect: allow, seen-as: wan`.
+// Parsing is pure and shared by the checker (diagnostics) and the lab (running them).
+import type { LabCheckConfig, Site } from '../config/schema.js';
+import { parseAddress, type Family } from '../lib/ip.js';
+
+export type ProbeProto = 'tcp' | 'udp' | 'icmp' | 'dns';
+
+export interface LabCheck {
+  index: number;
+  name: string;
+  from: string;
+  toHost: string;
+  port?: number;
+  proto: ProbeProto;
+  family: Family;
+  expect: { kind: 'allow' } | { kind: 'blocked' } | { kind: 'reaches'; host: string; port?: number };
+  seenAs?: string;
+  needs?: LabCheckConfig['needs'];
+}
+
+/** `internet:443/tcp`, `[2001:db8::10]:80/tcp`, `wan:8001/tcp`, `internet/icmp`, `internet/dns`. */
+export function parseTarget(s: string): { host: string; port?: number; proto: ProbeProto } | string {
+  const slash = s.lastIndexOf('/');
+  if (slash < 0) return "missing '/PROTO' (tcp, udp, icmp or dns)";
+  const proto = s.slice(slash + 1);
+  if (!['tcp', 'udp', 'icmp', 'dns'].includes(proto)) return `unknown protocol '${proto}' (tcp, udp, icmp or dns)`;
+  const hp = s.slice(0, slash);
+  let host = hp;
+  let portText: string | undefined;
+  if (hp.startsWith('[')) {
+    const close = hp.indexOf(']');
+    if (close < 0) return "unclosed '['";
+    host = hp.slice(1, close);
+    if (hp.length > close + 1) {
+      if (hp[close + 1] !== ':') return "expected ':' after ']'";
+      portText = hp.slice(close + 2);
+    }
+  } else if ((hp.match(/:/g) ?? []).length === 1) {
+    [host, portText] = hp.split(':');
+  }
+  if (proto === 'tcp' || proto === 'udp') {
+    if (portText === undefined) return `${proto} needs a port: HOST:PORT/${proto}`;
+    const port = Number(portText);
+    if (!/^\d+$/.test(portText) || port < 1 || port > 65535) return `'${portText}' is not a port`;
+    return { host, port, proto };
+  }
+  if (portText !== undefined) return `${proto} takes no port`;
+  return { host, proto: proto as ProbeProto };
+}
+
+function parseExpect(s: string): LabCheck['expect'] | string {
+  if (s === 'allow') return { kind: 'allow' };
+  if (s === 'blocked') return { kind: 'blocked' };
+  const m = /^reaches\s+(.+)$/.exec(s);
+  if (!m) return "expect is 'allow', 'blocked' or 'reaches ADDRESS:PORT'";
+  const t = m[1];
+  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(t);
+  const [host, port] = v6 ? [v6[1], v6[2]] : t.split(':');
+  if (!parseAddress(host)) return `'${host}' is not an address`;
+  return { kind: 'reaches', host, port: port ? Number(port) : undefined };
+}
+
+/** Parses every check; problems come back as [index, field, message] for the checker. */
+export function parseChecks(site: Site): { checks: LabCheck[]; problems: [number, string, string][] } {
+  const checks: LabCheck[] = [];
+  const problems: [number, string, string][] = [];
+  const ifaces = Object.keys(site.interfaces);
+  (site.lab?.checks ?? []).forEach((c, i) => {
+    const to = parseTarget(c.to);
+    const expect = parseExpect(c.expect);
+    if (typeof to === 'string') problems.push([i, 'to', to]);
+    if (typeof expect === 'string') problems.push([i, 'expect', expect]);
+    if (c.from !== 'internet' && !ifaces.includes(c.from) && !parseAddress(c.from)) {
+      problems.push([i, 'from', `'${c.from}' is not 'internet', an interface (${ifaces.join(', ')}) or an address`]);
+    }
+    if (typeof to === 'string' || typeof expect === 'string') return;
+    const literal = parseAddress(to.host);
+    const family: Family = literal?.family ?? (c.family === 'ipv6' ? 6 : 4);
+    if (to.host !== 'internet' && to.host !== 'router' && !ifaces.includes(to.host) && !literal) {
+      problems.push([i, 'to', `'${to.host}' is not internet, router, an interface or an address`]);
+      return;
+    }
+    if (to.proto === 'icmp' && expect.kind === 'reaches') problems.push([i, 'expect', "icmp checks are 'allow' or 'blocked'"]);
+    checks.push({
+      index: i,
+      name: c.name ?? `${c.from} → ${c.to}`,
+      from: c.from,
+      toHost: to.host,
+      port: to.port,
+      proto: to.proto,
+      family,
+      expect,
+      seenAs: c['seen-as'],
+      needs: c.needs,
+    });
+  });
+  return { checks, problems };
+}

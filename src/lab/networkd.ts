@@ -1,0 +1,83 @@
+// Reads the systemd-networkd files kairo rendered and turns them into `ip` commands, so the lab
+// applies the very files a host would get (a namespace has no networkd of its own). Pure.
+// Covers what kairo renders: [NetDev] bridges, [Match] Name, [Link] MTUBytes, [Network] Address,
+// Gateway, Bridge, DHCP, [Address] Address+Peer, [Route] Destination/Gateway/GatewayOnLink/Scope/Metric.
+import type { Artifact } from '../render/artifact.js';
+
+export type IniSection = { name: string; entries: [string, string][] };
+
+export function parseIni(text: string): IniSection[] {
+  const out: IniSection[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
+    const sec = /^\[(.+)\]$/.exec(line);
+    if (sec) out.push({ name: sec[1], entries: [] });
+    else if (out.length > 0 && line.includes('=')) {
+      const i = line.indexOf('=');
+      out[out.length - 1].entries.push([line.slice(0, i).trim(), line.slice(i + 1).trim()]);
+    }
+  }
+  return out;
+}
+
+const get = (s: IniSection | undefined, k: string) => s?.entries.find(([key]) => key === k)?.[1];
+const all = (s: IniSection | undefined, k: string) => (s?.entries ?? []).filter(([key]) => key === k).map(([, v]) => v);
+
+export interface NetworkdPlan {
+  /** Bridges to create before anything else. */
+  bridges: string[];
+  /** ip commands (argument lists, without the leading `ip`), in order. */
+  commands: string[][];
+  /** Devices that want a DHCPv4 client. */
+  dhcp4: string[];
+  /** Devices that take router advertisements (SLAAC, default route). */
+  acceptRa: string[];
+}
+
+export function networkdToIp(artifacts: readonly Artifact[]): NetworkdPlan {
+  const plan: NetworkdPlan = { bridges: [], commands: [], dhcp4: [], acceptRa: [] };
+  const files = artifacts.filter((a) => a.reload === 'networkd').sort((a, b) => a.path.localeCompare(b.path));
+  for (const f of files.filter((x) => x.path.endsWith('.netdev'))) {
+    const s = parseIni(f.content);
+    const nd = s.find((x) => x.name === 'NetDev');
+    if (get(nd, 'Kind') === 'bridge' && get(nd, 'Name')) plan.bridges.push(get(nd, 'Name')!);
+  }
+  const routes: string[][] = [];
+  for (const f of files.filter((x) => x.path.endsWith('.network'))) {
+    const s = parseIni(f.content);
+    const dev = get(s.find((x) => x.name === 'Match'), 'Name');
+    if (!dev) continue;
+    const net = s.find((x) => x.name === 'Network');
+    const mtu = get(s.find((x) => x.name === 'Link'), 'MTUBytes');
+    if (mtu) plan.commands.push(['link', 'set', dev, 'mtu', mtu]);
+    const master = get(net, 'Bridge');
+    if (master) plan.commands.push(['link', 'set', dev, 'master', master]);
+    plan.commands.push(['link', 'set', dev, 'up']);
+    for (const a of all(net, 'Address')) plan.commands.push(['addr', 'add', a, 'dev', dev, ...(a.includes(':') ? ['nodad'] : [])]);
+    for (const sec of s.filter((x) => x.name === 'Address')) {
+      const a = get(sec, 'Address');
+      const peer = get(sec, 'Peer');
+      if (a) plan.commands.push(['addr', 'add', a, ...(peer ? ['peer', peer] : []), 'dev', dev]);
+    }
+    const dhcp = get(net, 'DHCP');
+    if (dhcp === 'yes' || dhcp === 'ipv4') plan.dhcp4.push(dev);
+    if (get(net, 'IPv6AcceptRA') === 'yes') plan.acceptRa.push(dev);
+    // Routes last: their gateways must be reachable through the addresses above.
+    for (const g of all(net, 'Gateway')) routes.push(['route', 'add', 'default', 'via', g, 'dev', dev]);
+    for (const sec of s.filter((x) => x.name === 'Route')) {
+      const dest = get(sec, 'Destination') ?? 'default';
+      const gw = get(sec, 'Gateway');
+      const cmd = ['route', 'add', dest];
+      if (gw) cmd.push('via', gw);
+      cmd.push('dev', dev);
+      if (get(sec, 'GatewayOnLink') === 'yes') cmd.push('onlink');
+      if (get(sec, 'Scope') === 'link') cmd.push('scope', 'link');
+      const metric = get(sec, 'Metric');
+      if (metric) cmd.push('metric', metric);
+      routes.push(cmd);
+    }
+  }
+  plan.commands.push(...routes);
+  return plan;
+}

@@ -1,0 +1,303 @@
+// The lab topology for a site, as data (pure): which namespaces, which links, which addresses,
+// which servers. Running it is src/lab/run.ts's job.
+//
+// Every interface key of the site is a link ("segment"). Routers get the site's device names; the
+// lab adds an ISP on the uplink (the gateway, DHCP or router advertisements, and "internet" hosts
+// on documentation addresses), a client on every other link, a namespace per port-forward target
+// and a VM per address routed onto a bridge (seed 003).
+import type { Site } from '../config/schema.js';
+import type { NodeModel, IfaceModel } from '../model/types.js';
+import type { Artifact } from '../render/artifact.js';
+import { contains, nthAddress, overlaps, parseAddress, parseCidr, prefixSize, type Cidr, type Family } from '../lib/ip.js';
+
+export const LAB_PREFIX = 'kl-';
+
+export interface Attachment {
+  /** Segment = interface key. */
+  segment: string;
+  /** Device name inside the namespace. */
+  dev: string;
+  /** Router bridge this host plugs into directly (a bridge with no declared ports). */
+  routerBridge?: { ns: string; bridge: string; port: string };
+}
+
+export interface LabHost {
+  ns: string;
+  role: 'isp' | 'client' | 'target' | 'vm';
+  label: string;
+  link: Attachment;
+  /** `ip addr add` argument lists (without `addr add` and `dev`). */
+  addrs: string[][];
+  /** `ip route add` argument lists. */
+  routes: string[][];
+  /** agent specs: tcp:80, udp:53. */
+  serve: string[];
+  /** Addresses this host answers on, for checks ("reaches", "from"). */
+  owns: string[];
+}
+
+export interface LabRouter {
+  ns: string;
+  node: string;
+  artifacts: Artifact[];
+  /** Device → segment, for every interface the node has (bridges: their declared ports). */
+  links: { dev: string; segment: string }[];
+  serve: string[];
+}
+
+export interface IspPlan {
+  ns: string;
+  segment: string;
+  dev: string;
+  internet4: string;
+  internet6: string;
+  dhcp4?: { subnet: Cidr; router: string; from: string; to: string };
+  /** Router advertisements: a prefix for SLAAC, or none (default route only). */
+  ra?: { prefix?: string };
+}
+
+export interface LabPlan {
+  site: string;
+  prefix: string;
+  fabric: string;
+  segments: string[];
+  routers: LabRouter[];
+  hosts: LabHost[];
+  isp?: IspPlan;
+  uplink?: string;
+  /** Inside IPv4 prefixes the ISP routes to the router once a dynamic uplink has its address. */
+  insideRoutes4: string[];
+}
+
+/** Namespace names: `kl-<site>-<role>`; the site part is kept short so names stay readable. */
+export function labPrefix(site: string): string {
+  return `${LAB_PREFIX}${site.replace(/[^a-z0-9]/gi, '').slice(0, 12).toLowerCase() || 'site'}`;
+}
+
+function isUplink(i: IfaceModel): boolean {
+  return Boolean(i.gateway4 || i.peer4 || i.gateway6 || i.ipv4Dhcp || i.ipv6Mode === 'slaac' || i.ipv6Mode === 'dhcp');
+}
+
+/** Every prefix the site uses, so lab-chosen addresses never collide with the user's. */
+function usedPrefixes(models: NodeModel[]): Cidr[] {
+  const out: Cidr[] = [];
+  for (const m of models) {
+    for (const i of m.interfaces) {
+      out.push(...i.ipv4, ...i.ipv6);
+      for (const r of i.routes) {
+        const c = parseCidr(r.to, true);
+        if (c) out.push(c);
+      }
+    }
+    for (const s of m.sets) for (const e of s.elements.slice(0, 1000)) {
+      const c = parseCidr(e, true);
+      if (c) out.push(c);
+    }
+  }
+  return out;
+}
+
+function firstFree(candidates: string[], used: Cidr[]): string {
+  for (const c of candidates) {
+    const p = parseCidr(c, true)!;
+    if (!used.some((u) => overlaps(u, p))) return c;
+  }
+  return candidates[candidates.length - 1];
+}
+
+/** A host address inside `net` that no router address, target or other lab host takes, from the top. */
+function freeHost(net: Cidr, taken: Set<string>): string | undefined {
+  const size = prefixSize(net);
+  if (net.family === 4) {
+    for (let k = size - 2; k >= 1; k--) {
+      const a = nthAddress(net, k).toString();
+      if (!taken.has(a)) return a;
+    }
+    return undefined;
+  }
+  for (let k = 0x100; k < 0x200; k++) {
+    const a = nthAddress(net, k).toString();
+    if (!taken.has(a)) return a;
+  }
+  return undefined;
+}
+
+export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<string, Artifact[]>): LabPlan {
+  const prefix = labPrefix(site.name ?? 'site');
+  const first = models[0];
+  const used = usedPrefixes(models);
+  const taken = new Set<string>();
+  for (const m of models) for (const i of m.interfaces) for (const a of [...i.ipv4, ...i.ipv6]) taken.add(a.addr.toString());
+  for (const m of models) for (const f of m.forwards) taken.add(f.target.addr.toString());
+
+  const routers: LabRouter[] = models.map((m) => ({
+    ns: `${prefix}-r-${m.node}`,
+    node: m.node,
+    artifacts: artifacts.get(m.node) ?? [],
+    links: m.interfaces.flatMap((i) => (i.bridge ? i.bridge.map((dev) => ({ dev, segment: i.key })) : [{ dev: i.device, segment: i.key }])),
+    // The router answers on the ports its input rules open, so "allow" checks get a real answer.
+    serve: routerServices(m),
+  }));
+
+  const hosts: LabHost[] = [];
+  const byKey = new Map(first.interfaces.map((i) => [i.key, i]));
+  /** How a host plugs into a link: into the router's bridge when the bridge has no declared ports. */
+  const attach = (segment: string, hostIndex: number): Attachment => {
+    const i = byKey.get(segment);
+    if (i?.bridge && i.bridge.length === 0) {
+      return { segment, dev: 'eth0', routerBridge: { ns: routers[0].ns, bridge: i.device, port: `lab${hostIndex}` } };
+    }
+    return { segment, dev: 'eth0' };
+  };
+  const gatewayOn = (i: IfaceModel, family: Family) => (family === 4 ? i.ipv4[0] : i.ipv6.find((a) => a.addr.range() !== 'linkLocal'))?.addr.toString();
+
+  // ISP on the first uplink.
+  const up = first.interfaces.find(isUplink);
+  let isp: IspPlan | undefined;
+  if (up) {
+    const ispNs = `${prefix}-isp`;
+    const internet4 = firstFree(['203.0.113.200', '198.51.100.200', '192.0.2.200'], used);
+    const internet6 = firstFree(['2001:db8:ffff::200', '2001:db8:fffe::200'], used);
+    const addrs: string[][] = [];
+    const routes: string[][] = [];
+    let dhcp4: IspPlan['dhcp4'];
+    let ra: IspPlan['ra'];
+    const routerUp4 = up.ipv4[0];
+    if (up.gateway4 || up.peer4) {
+      const gw = (up.peer4 ?? up.gateway4)!;
+      if (routerUp4 && routerUp4.prefix < 31 && contains(routerUp4, parseAddress(gw)!.addr)) addrs.push([`${gw}/${routerUp4.prefix}`]);
+      else {
+        addrs.push([`${gw}/32`]);
+        if (routerUp4) routes.push([routerUp4.addr.toString(), 'dev', 'eth0']);
+      }
+    } else if (up.ipv4Dhcp) {
+      const subnet = parseCidr(firstFree(['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '100.64.0.0/24'], used))!;
+      const router = nthAddress(subnet, 1).toString();
+      addrs.push([`${router}/${subnet.prefix}`]);
+      dhcp4 = { subnet, router, from: nthAddress(subnet, 100).toString(), to: nthAddress(subnet, 199).toString() };
+    }
+    const routerUp6 = up.ipv6.find((a) => a.addr.range() !== 'linkLocal');
+    if (up.gateway6) {
+      const g = parseAddress(up.gateway6)!;
+      addrs.push(g.addr.range() === 'linkLocal' ? [`${up.gateway6}/64`, 'nodad'] : [`${up.gateway6}/${routerUp6?.prefix ?? 64}`, 'nodad']);
+      if (routerUp6 && g.addr.range() === 'linkLocal') {
+        const own = freeHost(parseCidr(routerUp6.network)!, taken)!;
+        taken.add(own);
+        addrs.push([`${own}/${routerUp6.prefix}`, 'nodad']);
+      }
+    } else if (up.ipv6Mode === 'slaac' || (up.acceptRa && !routerUp6)) {
+      const p = parseCidr(firstFree(['2001:db8:1000::/64', '2001:db8:1001::/64'], used))!;
+      addrs.push([`${nthAddress(p, 1)}/64`, 'nodad']);
+      addrs.push(['fe80::1/64', 'nodad']);
+      ra = { prefix: p.network };
+    } else if (up.acceptRa && routerUp6) {
+      // accept_ra=2 with a static address (seed 002): RAs bring the default route only.
+      const own = up.gateway6 ?? freeHost(parseCidr(routerUp6.network)!, taken)!;
+      taken.add(own);
+      addrs.push([`${own}/${routerUp6.prefix}`, 'nodad'], ['fe80::1/64', 'nodad']);
+      ra = {};
+    }
+    // Addresses the router routes (not NATs) must be reachable from the ISP: route the router's
+    // inside prefixes and host routes back via its static uplink address (seed 000's static route
+    // on the home gateway, seed 003's provider routing).
+    const via4 = routerUp4?.addr.toString();
+    const via6 = routerUp6?.addr.toString();
+    const seen = new Set<string>();
+    for (const i of first.interfaces.filter((x) => x !== up)) {
+      for (const a of [...i.ipv4, ...i.ipv6]) {
+        const via = a.family === 4 ? via4 : via6;
+        if (via && a.addr.range() !== 'linkLocal' && !seen.has(a.network)) routes.push([a.network, 'via', via]), seen.add(a.network);
+      }
+      for (const r of i.routes.filter((x) => !x.via)) {
+        const c = parseCidr(r.to, true)!;
+        const via = c.family === 4 ? via4 : via6;
+        if (via && !seen.has(c.network)) routes.push([c.network, 'via', via]), seen.add(c.network);
+      }
+    }
+    isp = { ns: ispNs, segment: up.key, dev: 'eth0', internet4, internet6, dhcp4, ra };
+    hosts.push({
+      ns: ispNs, role: 'isp', label: `ISP on ${up.path}`, link: attach(up.key, hosts.length), addrs, routes,
+      serve: ['tcp:80', 'tcp:443', 'udp:53'], owns: [internet4, internet6, ...addrs.map((a) => a[0].split('/')[0])],
+    });
+  }
+
+  // A client on every other link: the highest free address of each static prefix, default route
+  // via the first node's address there.
+  for (const i of first.interfaces.filter((x) => x !== up)) {
+    const addrs: string[][] = [];
+    const routes: string[][] = [];
+    const owns: string[] = [];
+    for (const fam of [4, 6] as const) {
+      const net = (fam === 4 ? i.ipv4 : i.ipv6).find((a) => a.addr.range() !== 'linkLocal');
+      if (!net) continue;
+      const a = freeHost(parseCidr(net.network)!, taken);
+      if (!a) continue;
+      taken.add(a);
+      owns.push(a);
+      addrs.push([`${a}/${net.prefix}`, ...(fam === 6 ? ['nodad'] : [])]);
+      routes.push(['default', 'via', gatewayOn(i, fam)!]);
+    }
+    if (addrs.length === 0) continue;
+    hosts.push({ ns: `${prefix}-c-${i.key}`.slice(0, 40), role: 'client', label: `client on ${i.path}`, link: attach(i.key, hosts.length), addrs, routes, serve: ['tcp:80'], owns });
+  }
+
+  // Port-forward targets: one namespace per target address, on the link whose prefix holds it.
+  const targets = new Map<string, { fam: Family; serve: Set<string> }>();
+  for (const f of first.forwards) {
+    const a = f.target.addr.toString();
+    const t = targets.get(a) ?? { fam: f.family, serve: new Set<string>() };
+    for (const proto of f.protos) {
+      if (f.portEnd === undefined) t.serve.add(`${proto}:${f.target.port ?? f.port}`);
+      else for (let p = f.port; p <= f.portEnd && p < f.port + 4; p++) t.serve.add(`${proto}:${p}`);
+    }
+    targets.set(a, t);
+  }
+  let n = 0;
+  for (const [a, t] of targets) {
+    const addr = parseAddress(a)!;
+    const i = first.interfaces.find((x) => (t.fam === 4 ? x.ipv4 : x.ipv6).some((c) => contains(c, addr.addr)));
+    if (!i) continue; // the checker warns; the lab cannot place it
+    const net = (t.fam === 4 ? i.ipv4 : i.ipv6).find((c) => contains(c, addr.addr))!;
+    hosts.push({
+      ns: `${prefix}-t${++n}`, role: 'target', label: `forward target ${a}`, link: attach(i.key, hosts.length),
+      addrs: [[`${a}/${net.prefix}`, ...(t.fam === 6 ? ['nodad'] : [])]], routes: [['default', 'via', gatewayOn(i, t.fam)!]],
+      serve: [...t.serve], owns: [a],
+    });
+  }
+
+  // VMs: every host route without a next hop is a public address on its own bridge (seed 003).
+  // The guest is configured as the seed's guest snippet: the /32 with the host as point-to-point peer.
+  const vmPorts = site.lab?.['vm-ports'] ?? [80];
+  const hostGw = up?.ipv4[0]?.addr.toString();
+  let v = 0;
+  for (const i of first.interfaces) {
+    for (const r of i.routes.filter((x) => !x.via)) {
+      const c = parseCidr(r.to, true);
+      if (!c || c.prefix !== (c.family === 4 ? 32 : 128)) continue;
+      const a = c.addr.toString();
+      const peer = c.family === 4 ? hostGw ?? i.ipv4[0]?.addr.toString() : undefined;
+      hosts.push({
+        ns: `${prefix}-vm${++v}`, role: 'vm', label: `VM ${a} on ${i.device}`, link: attach(i.key, hosts.length),
+        addrs: [c.family === 4 && peer ? [`${a}/32`, 'peer', `${peer}/32`] : [`${a}/128`, 'nodad']],
+        routes: peer ? [['default', 'via', peer]] : [],
+        serve: vmPorts.map((p) => `tcp:${p}`), owns: [a],
+      });
+    }
+  }
+
+  const segments = [...new Set(models.flatMap((m) => m.interfaces.map((i) => i.key)))];
+  const insideRoutes4 = up?.ipv4Dhcp ? first.interfaces.filter((i) => i !== up).flatMap((i) => i.ipv4.map((a) => a.network)) : [];
+  return { site: site.name ?? 'site', prefix, fabric: `${prefix}-fabric`, segments, routers, hosts, isp, uplink: up?.key, insideRoutes4 };
+}
+
+function routerServices(m: NodeModel): string[] {
+  const out = new Set<string>();
+  for (const p of m.pairs.filter((x) => x.to === 'router')) {
+    for (const r of p.rules.filter((x) => x.action === 'accept')) {
+      for (const proto of r.protos.filter((x) => x === 'tcp' || x === 'udp')) {
+        for (const port of r.ports.filter((x) => !x.includes('-'))) out.add(`${proto}:${port}`);
+      }
+    }
+  }
+  return [...out];
+}

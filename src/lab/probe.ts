@@ -1,0 +1,143 @@
+// Runs lab checks against live traffic and says what was observed: which namespace answered, on
+// which address, and which source address it saw (after NAT).
+import { run } from '../lib/exec.js';
+import { parseAddress, type Family } from '../lib/ip.js';
+import type { LabCheck } from './checks.js';
+import type { LabHost, LabPlan } from './plan.js';
+import { AGENT } from './run.js';
+import type { KernelFeatures } from './features.js';
+
+export interface CheckResult {
+  check: LabCheck;
+  status: 'pass' | 'fail' | 'skip';
+  expected: string;
+  observed: string;
+}
+
+interface Observation {
+  outcome: 'answer' | 'timeout' | 'refused' | 'unreachable' | 'error';
+  server?: string;
+  local?: string;
+  peer?: string;
+  error?: string;
+  addresses?: string[];
+}
+
+/** The router's live addresses on a device: DHCP and SLAAC addresses are only known once up. */
+export function liveAddress(ns: string, dev: string, family: Family): string | undefined {
+  const r = run('ip', ['-n', ns, '-j', `-${family}`, 'addr', 'show', 'dev', dev]);
+  if (r.code !== 0) return undefined;
+  const info = (JSON.parse(r.stdout || '[]') as { addr_info: { local: string; scope: string }[] }[])[0];
+  return info?.addr_info.find((a) => a.scope === 'global')?.local;
+}
+
+function hostOf(plan: LabPlan, from: string, family: Family): { ns: string; bind?: string; segment: string } | string {
+  if (from === 'internet') {
+    if (!plan.isp) return 'the site has no uplink, so the lab has no internet';
+    return { ns: plan.isp.ns, bind: family === 4 ? plan.isp.internet4 : plan.isp.internet6, segment: plan.isp.segment };
+  }
+  const byAddr = plan.hosts.find((h) => h.owns.includes(from));
+  if (byAddr) return { ns: byAddr.ns, bind: from, segment: byAddr.link.segment };
+  const client = plan.hosts.find((h) => h.role === 'client' && h.link.segment === from) ?? plan.hosts.find((h) => h.link.segment === from && h.role !== 'isp');
+  if (client) return { ns: client.ns, segment: client.link.segment };
+  if (plan.isp && plan.isp.segment === from) return { ns: plan.isp.ns, segment: from };
+  return `the lab has no host on '${from}' (a link needs a static prefix for a client)`;
+}
+
+/** The router's address on an interface key (first node), from live state. */
+function routerAddress(plan: LabPlan, segment: string, family: Family): string | undefined {
+  const r = plan.routers[0];
+  const link = r.links.find((l) => l.segment === segment);
+  if (!link) return undefined;
+  // A bridge's address lives on the bridge, not on its ports.
+  const nd = r.artifacts.find((a) => a.path.endsWith('.network') && a.content.includes(`Bridge=`) && a.content.includes(`Name=${link.dev}`));
+  const dev = nd ? /Bridge=(\S+)/.exec(nd.content)![1] : link.dev;
+  return liveAddress(r.ns, dev, family);
+}
+
+export function resolveHost(plan: LabPlan, name: string, family: Family, fromSegment?: string): string | undefined {
+  if (parseAddress(name)) return name;
+  if (name === 'internet') return plan.isp ? (family === 4 ? plan.isp.internet4 : plan.isp.internet6) : undefined;
+  if (name === 'router') return fromSegment ? routerAddress(plan, fromSegment, family) : undefined;
+  return routerAddress(plan, name, family);
+}
+
+function probe(ns: string, proto: 'tcp' | 'udp', host: string, port: number, bind?: string): Observation {
+  const args = [AGENT, 'probe', proto, host, String(port), '1200', ...(bind ? [bind] : [])];
+  const r = run(process.execPath, args, { netns: ns, timeoutMs: 5000 });
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
+  } catch {
+    return { outcome: 'error', error: r.stderr.trim() || 'no output' };
+  }
+}
+
+function owner(plan: LabPlan, server?: string): LabHost | undefined {
+  return plan.hosts.find((h) => h.ns === server);
+}
+
+function describe(o: Observation): string {
+  if (o.outcome === 'answer') return o.addresses ? `answer ${o.addresses.join(', ')}` : `answer from ${o.server} on ${o.local}, saw ${o.peer?.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')}`;
+  if (o.outcome === 'timeout') return 'no answer (timeout)';
+  return `${o.outcome}${o.error ? ` (${o.error})` : ''}`;
+}
+
+function peerAddress(o: Observation): string | undefined {
+  return o.peer?.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+}
+
+export function runCheck(plan: LabPlan, c: LabCheck, features: KernelFeatures): CheckResult {
+  const e = c.expect;
+  const expected = e.kind === 'reaches' ? `reaches ${e.host}${e.port ? `:${e.port}` : ''}` : e.kind;
+  const exp = `${expected}${c.seenAs ? `, seen as ${c.seenAs}` : ''}`;
+  if (c.needs && !features[c.needs].ok) return { check: c, status: 'skip', expected: exp, observed: `skipped: ${features[c.needs].reason}` };
+  const from = hostOf(plan, c.from, c.family);
+  if (typeof from === 'string') return { check: c, status: 'fail', expected: exp, observed: from };
+  const dst = resolveHost(plan, c.toHost, c.family, from.segment);
+  if (!dst) return { check: c, status: 'fail', expected: exp, observed: `cannot resolve '${c.toHost}' (IPv${c.family}) in the lab` };
+
+  let o: Observation;
+  if (c.proto === 'icmp') {
+    const r = run('ping', ['-c', '1', '-W', '1', ...(from.bind ? ['-I', from.bind] : []), dst], { netns: from.ns, timeoutMs: 4000 });
+    o = { outcome: r.code === 0 ? 'answer' : 'timeout', server: 'icmp' };
+    const answered = r.code === 0;
+    const ok = c.expect.kind === 'blocked' ? !answered : answered;
+    return { check: c, status: ok ? 'pass' : 'fail', expected: exp, observed: `${dst}: ${answered ? 'echo reply' : 'no echo reply'}` };
+  }
+  if (c.proto === 'dns') {
+    const r = run(process.execPath, [AGENT, 'dns', dst, 'www.example.test', c.family === 6 ? 'AAAA' : 'A'], { netns: from.ns, timeoutMs: 5000 });
+    try {
+      o = JSON.parse(r.stdout.trim());
+    } catch {
+      o = { outcome: 'error', error: r.stderr.trim() };
+    }
+  } else {
+    o = probe(from.ns, c.proto, dst, c.port!, from.bind);
+  }
+  const observed = `${dst}${c.port ? `:${c.port}` : ''}: ${describe(o)}`;
+  const answered = o.outcome === 'answer';
+  let ok: boolean;
+  if (e.kind === 'blocked') ok = !answered;
+  else if (e.kind === 'allow') ok = answered;
+  else {
+    const want = e;
+    const host = owner(plan, o.server);
+    const localPort = o.local ? Number(/:(\d+)$/.exec(o.local)?.[1]) : undefined;
+    ok = answered && Boolean(host?.owns.includes(want.host)) && (want.port === undefined || localPort === want.port);
+  }
+  if (ok && answered && c.seenAs) {
+    const want = resolveHost(plan, c.seenAs, c.family, from.segment);
+    ok = peerAddress(o) === want;
+    if (!ok) return { check: c, status: 'fail', expected: `${expected}, seen as ${want ?? c.seenAs}`, observed };
+    return { check: c, status: 'pass', expected: `${expected}, seen as ${want}`, observed };
+  }
+  return { check: c, status: ok ? 'pass' : 'fail', expected: exp, observed };
+}
+
+export function formatTable(results: CheckResult[]): string {
+  const rows = results.map((r) => [r.status === 'pass' ? 'PASS' : r.status === 'skip' ? 'SKIP' : 'FAIL', r.check.name, r.expected, r.observed]);
+  const head = ['', 'check', 'expected', 'observed'];
+  const widths = head.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => r[i].length))));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
+  return [line(head), ...rows.map(line)].join('\n');
+}
