@@ -3,14 +3,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for pair in nft:nftables ip:iproute2; do
+# command:package — the renderer's checks need nft; the lab needs the rest.
+for pair in nft:nftables ip:iproute2 ss:iproute2 dnsmasq:dnsmasq-base radvd:radvd udhcpc:udhcpc ping:iputils-ping \
+            nmap:nmap iperf3:iperf3 ethtool:ethtool iptables:iptables; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${need[@]}" | sort -u) >/dev/null
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages"

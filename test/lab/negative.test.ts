@@ -1,0 +1,47 @@
+// The checks can fail: break the site on purpose and the matching check must go red.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { labDown, testLab, upLab } from '../../src/lab/index.js';
+import { example, labSkip } from './helpers.js';
+
+const skip = labSkip();
+
+test('lab: removing a port forward makes its check fail (and only the checks that depend on it)', { skip }, () => {
+  const r = example('cloud-nat-instance', (t) => t.replace(/^    - \{ name: PortMapping, .*\n/m, ''));
+  assert.equal(r.site!.nat!.forwards!.length, 1, 'the v4 forward is gone');
+  const { plan } = upLab(r, () => {});
+  try {
+    const t = testLab(r, plan);
+    const failed = t.results.filter((x) => x.status === 'fail').map((x) => x.check.name).sort();
+    assert.deepEqual(failed, ['PortMapping 8001 reaches the private web server', 'hairpin from the private subnet to the mapped port'], t.table);
+  } finally {
+    labDown(plan.prefix);
+  }
+});
+
+test('lab: dropping the masquerade makes the source-address check fail', { skip }, () => {
+  const r = example('home-router', (t) => t.replace(/^nat:\n  masquerade:\n    - \{ out: wan, source: 10\.0\.0\.0\/24 \}\n/m, ''));
+  assert.equal(r.site!.nat, undefined);
+  const { plan } = upLab(r, () => {});
+  try {
+    const t = testLab(r, plan);
+    const nat = t.results.find((x) => x.check.name === 'LAN reaches the Internet (NAT44)')!;
+    assert.equal(nat.status, 'fail', t.table);
+    // Without NAT the ISP sees the private address (it routes the LAN back to the router) or nothing.
+    assert.doesNotMatch(nat.observed, /saw 192\.0\.2\./);
+  } finally {
+    labDown(plan.prefix);
+  }
+});
+
+test('lab: removing a router input rule makes its check fail', { skip }, () => {
+  const r = example('vps-nat66-containers', (t) => t.replace(/^    - \{ name: ssh, .*\n/m, ''));
+  const { plan } = upLab(r, () => {});
+  try {
+    const t = testLab(r, plan);
+    const failed = t.results.filter((x) => x.status === 'fail').map((x) => x.check.name);
+    assert.deepEqual(failed, ['ssh to the host is open'], t.table);
+  } finally {
+    labDown(plan.prefix);
+  }
+});
