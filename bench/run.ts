@@ -60,3 +60,28 @@ for (const [label, size] of sizes) {
   }
   console.log([label.padEnd(40), ((text.length + Object.values(files).join('').length) / 1024).toFixed(0).padStart(8), cold.toFixed(0).padStart(9), median(times).toFixed(1).padStart(10), (nft.length / 1024).toFixed(0).padStart(8), load.padStart(9)].join(' '));
 }
+
+// Data plane and lab figures need root, iperf3 and the lab's tools.
+if (canLoad && have('iperf3') && have('ethtool') && process.env.BENCH_SKIP_DATAPLANE !== '1') {
+  const { dataplaneBench } = await import('./dataplane.js');
+  console.log('\ndata plane: iperf3 TCP, 3 s per run, sender TSO/GSO off, WAN client → port forward → LAN server; median of 3 runs');
+  const figs = dataplaneBench(3, (s) => console.log(`  ${s}`));
+  const base = figs[0].median;
+  for (const f of figs) {
+    console.log(`${f.label.padEnd(44)} ${f.median.toFixed(2).padStart(7)} Gbit/s  ${((100 * f.median) / base).toFixed(0).padStart(4)}% of (a)   runs: ${f.gbps.map((x) => x.toFixed(2)).join(' ')}`);
+  }
+}
+
+if (canLoad && have('dnsmasq') && have('udhcpc')) {
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { upLab, labDown } = await import('../src/lab/index.js');
+  const r = compileSite(readFileSync(join(import.meta.dirname, '..', 'examples', 'home-router.yaml'), 'utf8'), 'home-router.yaml');
+  const ups: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const { plan, ms } = upLab(r, () => {});
+    ups.push(ms);
+    labDown(plan.prefix);
+  }
+  console.log(`\nlab bring-up of examples/home-router.yaml (router, ISP with DHCP and DNS, LAN client, servers): median ${median(ups)} ms of ${ups.join(', ')} ms`);
+}

@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { validateCommand } from './validate.js';
 import { renderCommand } from './render.js';
 import { schemaCommand } from './schema.js';
+import { collect, traceCommand } from './trace.js';
+import { labDownCommand, labRunCommand, labScanCommand, labTestCommand, labUpCommand } from './lab.js';
 
 const program = new Command();
 program.name('kairo').description('One declarative file that turns a Linux box into a router.').version('0.1.0');
@@ -19,6 +21,29 @@ program
   .option('--node <name>', 'only this node')
   .description('render the files each router needs')
   .action(renderCommand);
+const lab = program.command('lab').description('prove the site on a real kernel, in network namespaces (root)');
+lab.command('up').argument('<file>').description('build the topology and apply the rendered files').action(labUpCommand);
+lab.command('test').argument('<file>').description("run the site's lab checks (brings the lab up and down if it is not running)").action(labTestCommand);
+lab.command('scan').argument('<file>').description('nmap from the ISP side; compare open ports with what the site declares').action(labScanCommand);
+lab.command('down').argument('[file]').option('--all', 'remove every lab namespace (after a crash)').description('remove what up made').action(labDownCommand);
+lab.command('run').argument('<file>').description('up, test, down: the whole proof in one go').action(labRunCommand);
+program
+  .command('trace')
+  .argument('<file>', 'site file')
+  .option('--iif <dev>', 'input device the packet arrives on')
+  .option('--from <zone>', 'arrive on the first device of this zone (instead of --iif)')
+  .requiredOption('--src <addr>', 'source address')
+  .requiredOption('--dst <addr>', 'destination address')
+  .requiredOption('--proto <proto>', 'tcp, udp, icmp, icmpv6, vrrp, ipip, esp, ...')
+  .option('--sport <port>', 'source port')
+  .option('--dport <port>', 'destination port')
+  .option('--icmp-type <type>', "icmp type by its nft name, e.g. echo-request")
+  .option('--state <state>', 'conntrack state: new, established, related, invalid', 'new')
+  .option('--node <name>', 'node to trace on (default: the first)')
+  .option('--local <addr>', 'an address the router holds dynamically (DHCP, SLAAC); repeatable', collect, [])
+  .option('--json', 'print the trace as JSON')
+  .description('show which rule decides a packet, offline; exit 0 accept, 3 drop or reject')
+  .action(traceCommand);
 program.command('schema').description('print the JSON Schema of the site file (for editors)').action(schemaCommand);
 
 try {

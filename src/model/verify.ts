@@ -252,8 +252,8 @@ function checkFirewall(site: Site, zones: string[], c: Collector) {
     if ((r.port !== undefined || r['source-port'] !== undefined) && (protos.length === 0 || portProtos.length !== protos.length)) {
       c.error('rule.port-without-proto', base, 'ports need proto tcp, udp or sctp (and only those)', "add 'proto: tcp' (or [tcp, udp])");
     }
-    if (r['icmp-type'] !== undefined && !protos.some((p) => p === 'icmp' || p === 'icmpv6')) {
-      c.error('rule.icmp-type-without-icmp', [...base, 'icmp-type'], 'icmp-type needs proto icmp or icmpv6');
+    if (r['icmp-type'] !== undefined && !(protos.length === 1 && (protos[0] === 'icmp' || protos[0] === 'icmpv6'))) {
+      c.error('rule.icmp-type-without-icmp', [...base, 'icmp-type'], 'icmp-type needs proto icmp or icmpv6, and that protocol alone', 'put other protocols in a rule of their own');
     }
     checkPorts(r.port, [...base, 'port'], c);
     checkPorts(r['source-port'], [...base, 'source-port'], c);

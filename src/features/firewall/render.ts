@@ -2,6 +2,7 @@
 // verdict maps, so a packet's cost depends on its zone pair's rules, not on the whole rule count.
 import type { AddrMatch, FilterRule, NodeModel, PairPolicy, SetModel, ZonePair } from '../../model/types.js';
 import { anon, comment, elementLines, ident, ifnames, q } from '../../render/nft.js';
+import { forwardTargets } from '../nat/plan.js';
 
 /** IANA protocol numbers for names whose /etc/protocols entry is missing or misleading: `ipip` there is 94, DS-Lite and ipip6 use 4. */
 const PROTO: Record<string, string> = {
@@ -22,7 +23,8 @@ function addrExpr(dir: 'saddr' | 'daddr', m: AddrMatch): string {
 
 export function ruleText(r: FilterRule): string {
   const parts: string[] = [];
-  if (r.family && !r.source && !r.destination && !r.protos.some((p) => p === 'icmp' || p === 'icmpv6')) {
+  // Addresses already pin the family; otherwise say it, or an ipv4 rule would match IPv6 too.
+  if (r.family && !r.source && !r.destination) {
     parts.push(`meta nfproto ${r.family === 4 ? 'ipv4' : 'ipv6'}`);
   }
   if (r.source) parts.push(addrExpr('saddr', r.source));
@@ -55,6 +57,33 @@ function policyLines(policy: PairPolicy | undefined, fallback: 'drop' | 'reject'
   return out;
 }
 
+/**
+ * Port-forwarded connections are let through after the pair's own rules (so a blocklist still
+ * applies to them) and before its policy. Only DNAT to a forward's target counts: NPTv6 also
+ * sets `ct status dnat`, and its traffic must meet the zone policy like routed traffic.
+ */
+function forwardAcceptLines(m: NodeModel): string[] {
+  const out: string[] = [];
+  if (forwardTargets(m, 4).length) out.push(`ct status dnat ip daddr . meta l4proto . th dport @forward_targets4 counter accept ${comment('nat.forwards')}`);
+  if (forwardTargets(m, 6).length) out.push(`ct status dnat ip6 daddr . meta l4proto . th dport @forward_targets6 counter accept ${comment('nat.forwards')}`);
+  return out;
+}
+
+function forwardTargetSets(m: NodeModel): string[] {
+  return ([4, 6] as const).flatMap((f) => {
+    const elems = forwardTargets(m, f);
+    if (!elems.length) return [];
+    const type = `${f === 4 ? 'ipv4_addr' : 'ipv6_addr'} . inet_proto . inet_service`;
+    return [`	set forward_targets${f} {
+		type ${type}
+		flags interval
+		elements = {
+${elementLines(elems, '\t\t\t', 4)}
+		}
+	}`];
+  });
+}
+
 function setDecl(s: SetModel): string {
   const type = s.family === 4 ? 'ipv4_addr' : 'ipv6_addr';
   const flags = s.interval ? '\n\t\tflags interval\n\t\tauto-merge' : '';
@@ -84,23 +113,24 @@ export function renderFilterTable(m: NodeModel): string {
   // Forward: two-level dispatch (input interface → source zone chain, output interface → pair),
   // linear in the number of interfaces rather than quadratic.
   const forwardDispatch: string[] = [];
+  const dnatAccept = forwardAcceptLines(m);
   for (const [from, fromDevs] of zoneList) {
     const fromName = ident('from', from);
     const byOut: string[] = [];
     for (const [to, toDevs] of zoneList) {
       const pair = pairBy.get(`${from}>${to}`);
       let target: string;
-      if (pair && pair.rules.length === 0 && pair.policy && !pair.policy.log && pair.policy.action !== 'reject') {
+      if (pair && pair.rules.length === 0 && pair.policy && !pair.policy.log && (pair.policy.action === 'accept' || (pair.policy.action === 'drop' && dnatAccept.length === 0))) {
         target = pair.policy.action; // a bare verdict needs no chain
       } else if (pair) {
         const name = ident('fwd', from, to);
-        chains.push(chain(name, [...pair.rules.map(ruleText), ...policyLines(pair.policy, m.defaultAction, `${from} → ${to}`)]));
+        chains.push(chain(name, [...pair.rules.map(ruleText), ...dnatAccept, ...policyLines(pair.policy, m.defaultAction, `${from} → ${to}`)]));
         target = `jump ${name}`;
       } else continue; // falls to the default at the end of the source zone chain
       for (const d of toDevs) byOut.push(`${q(d)} : ${target}`);
     }
     const lines = byOut.length ? [`oifname vmap {\n\t\t\t${byOut.join(',\n\t\t\t')}\n\t\t}`] : [];
-    chains.push(chain(fromName, [...lines, ...policyLines(undefined, m.defaultAction, `${from} → unlisted`)]));
+    chains.push(chain(fromName, [...lines, ...dnatAccept, ...policyLines(undefined, m.defaultAction, `${from} → unlisted`)]));
     for (const d of fromDevs) forwardDispatch.push(`${q(d)} : jump ${fromName}`);
   }
 
@@ -118,12 +148,11 @@ export function renderFilterTable(m: NodeModel): string {
 
   const forward = chain('forward', [
     'ct state vmap { established : accept, related : accept, invalid : drop }',
-    ...(m.forwards.length ? [`ct status dnat counter accept ${comment('nat.forwards')}`] : []),
     `icmpv6 type { ${ICMPV6_ERRORS.join(', ')} } accept ${comment('RFC 4890 errors')}`,
     ...(forwardDispatch.length ? [`iifname vmap {\n\t\t\t${forwardDispatch.join(',\n\t\t\t')}\n\t\t}`] : []),
     ...policyLines(undefined, m.defaultAction, 'unzoned interface'),
   ], 'type filter hook forward priority filter; policy drop;');
 
-  const body = [...m.sets.map(setDecl), input, forward, ...chains].join('\n\n');
+  const body = [...m.sets.map(setDecl), ...forwardTargetSets(m), input, forward, ...chains].join('\n\n');
   return `table inet kairo {\n${body}\n}\n`;
 }
