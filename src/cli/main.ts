@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { validateCommand } from './validate.js';
 import { renderCommand } from './render.js';
 import { schemaCommand } from './schema.js';
+import { applyCommand, confirmCommand, planCommand, rollbackCommand, statusCommand, watchdogCommand } from './apply.js';
 import { collect, traceCommand } from './trace.js';
 import { labDownCommand, labRunCommand, labScanCommand, labTestCommand, labUpCommand } from './lab.js';
 
@@ -44,6 +45,18 @@ program
   .option('--json', 'print the trace as JSON')
   .description('show which rule decides a packet, offline; exit 0 accept, 3 drop or reject')
   .action(traceCommand);
+const targetHelp = 'host (default), lab:NODE (the running lab of the site), netns:NAME:ROOT or dir:PATH';
+program.command('plan').argument('<file>').option('--target <spec>', targetHelp).option('--node <name>').option('--json').option('--detailed-exitcode', 'exit 2 when there are changes')
+  .description('what apply would change, against the live target').action(planCommand);
+program.command('apply').argument('<file>').option('--target <spec>', targetHelp).option('--node <name>')
+  .option('--confirm <duration>', 'revert unless `kairo confirm` runs within this time (e.g. 2m)')
+  .option('--health-cmd <command>', 'a command run on the target after apply; failure reverts')
+  .option('--wait <duration>', 'wait this long for another transaction to finish')
+  .description('apply as one transaction; any failure reverts to the previous generation').action(applyCommand);
+program.command('confirm').option('--target <spec>', targetHelp).description('keep a commit-confirm apply').action(confirmCommand);
+program.command('rollback').argument('[generation]').option('--target <spec>', targetHelp).option('--wait <duration>').description('return to an earlier generation (default: the previous one)').action(rollbackCommand);
+program.command('status').option('--target <spec>', targetHelp).option('--json').description('live generation, pending confirm, generations').action(statusCommand);
+program.command('_watchdog', { hidden: true }).requiredOption('--target <spec>').action(watchdogCommand);
 program.command('schema').description('print the JSON Schema of the site file (for editors)').action(schemaCommand);
 
 try {

@@ -81,3 +81,62 @@ export function networkdToIp(artifacts: readonly Artifact[]): NetworkdPlan {
   plan.commands.push(...routes);
   return plan;
 }
+
+interface DeviceState {
+  addrs: Map<string, string[]>;
+  routes: Map<string, string[]>;
+  mtu?: string;
+  master?: string;
+}
+
+/** Per device: addresses and routes as `ip` argument tails, keyed for comparison. */
+function deviceStates(artifacts: readonly Artifact[]): { bridges: Set<string>; devices: Map<string, DeviceState> } {
+  const plan = networkdToIp(artifacts);
+  const devices = new Map<string, DeviceState>();
+  const dev = (name: string) => {
+    let d = devices.get(name);
+    if (!d) devices.set(name, (d = { addrs: new Map(), routes: new Map() }));
+    return d;
+  };
+  for (const c of plan.commands) {
+    const i = c.indexOf('dev');
+    const name = c[i + 1];
+    if (c[0] === 'addr') dev(name).addrs.set(c.slice(2).join(' '), c.slice(2));
+    else if (c[0] === 'route') dev(name).routes.set(c.slice(2).join(' '), c.slice(2));
+    else if (c[0] === 'link' && c[3] === 'mtu') dev(c[2]).mtu = c[4];
+    else if (c[0] === 'link' && c[3] === 'master') dev(c[2]).master = c[4];
+    else if (c[0] === 'link' && c[3] === 'up') dev(c[2]);
+  }
+  return { bridges: new Set(plan.bridges), devices };
+}
+
+/**
+ * `ip` commands that take the interfaces from the `before` files to the `after` ones: only what
+ * differs. Adds use `replace` (idempotent: the lab may already hold them); removals are prefixed
+ * with `-` by the caller's convention: every command is an argument list, deletions tolerate
+ * "already gone".
+ */
+export function networkdDiff(before: readonly Artifact[], after: readonly Artifact[]): string[][] {
+  const a = deviceStates(before);
+  const b = deviceStates(after);
+  const out: string[][] = [];
+  for (const br of b.bridges) if (!a.bridges.has(br)) out.push(['link', 'add', br, 'type', 'bridge']);
+  const names = new Set([...a.devices.keys(), ...b.devices.keys()]);
+  const dels: string[][] = [];
+  for (const name of names) {
+    const was = a.devices.get(name);
+    const now = b.devices.get(name);
+    for (const [k, args] of was?.routes ?? []) if (!now?.routes.has(k)) dels.push(['route', 'del', ...args]);
+    for (const [k, args] of was?.addrs ?? []) if (!now?.addrs.has(k)) dels.push(['addr', 'del', ...args.filter((x) => x !== 'nodad')]);
+    if (!now) continue;
+    if (now.mtu && now.mtu !== was?.mtu) out.push(['link', 'set', name, 'mtu', now.mtu]);
+    if (now.master && now.master !== was?.master) out.push(['link', 'set', name, 'master', now.master]);
+    out.push(['link', 'set', name, 'up']);
+    for (const [, args] of now.addrs) out.push(['addr', 'replace', ...args]);
+  }
+  const routes: string[][] = [];
+  for (const [, d] of b.devices) for (const [, args] of d.routes) routes.push(['route', 'replace', ...args]);
+  const gone = [...a.bridges].filter((br) => !b.bridges.has(br)).map((br) => ['link', 'del', br]);
+  // Deletions first (tolerant), then links and addresses, then routes (their next hops need the addresses).
+  return [...dels.map((d) => ['-', ...d]), ...out, ...routes, ...gone.map((d) => ['-', ...d])];
+}

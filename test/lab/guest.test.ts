@@ -88,8 +88,7 @@ const INTERNET_NFT = `table ip observe {
 `;
 
 const AFTR = `set -eu
-echo 1 > /proc/sys/net/ipv4/ip_forward
-echo 1 > /proc/sys/net/ipv6/conf/all/forwarding
+nft -f /etc/kairo/nftables.nft
 ip -6 addr add 2001:db8:a::1/64 dev b4side nodad
 ip -6 tunnel add dslite mode ipip6 local 2001:db8:a::1 remote 2001:db8:a::2 encaplimit none
 ip link set dslite mtu 1460 up
@@ -106,8 +105,9 @@ ip -n inet addr add 198.51.100.2/24 dev uplink
 ip -n inet addr add 203.0.113.200/32 dev lo
 ip -n inet route add default via 198.51.100.1
 ip netns exec inet nft -f /etc/kairo/internet.nft
-nft -f /etc/kairo/nftables.nft
 ip netns exec inet sh -c 'echo hello-from-internet | nc -l -p 8080' >/dev/null 2>&1 &
+# Forwarding last, once the NAT is in place: no packet may leave with B4's private address.
+echo 1 > /proc/sys/net/ipv4/ip_forward
 echo "KAIRO-RESULT aftr=ready"
 `;
 
