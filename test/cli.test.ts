@@ -59,3 +59,17 @@ test('schema prints a JSON Schema', () => {
   const schema = JSON.parse(r.stdout);
   assert.ok(schema.properties.interfaces);
 });
+
+test('the boot unit passes systemd-analyze verify', { skip: spawnSync('sh', ['-c', 'command -v systemd-analyze']).status === 0 ? false : 'skipped: systemd-analyze not installed' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kairo-unit-'));
+  try {
+    const r = kairo('render', 'examples/home-router.yaml', '--out', dir);
+    assert.equal(r.status, 0, r.stderr);
+    const unit = join(dir, 'router/etc/systemd/system/kairo-boot.service');
+    assert.match(readFileSync(unit, 'utf8'), /ExecStart=\/usr\/sbin\/nft -f \/var\/lib\/kairo\/confirmed\/etc\/kairo\/nftables.nft/);
+    const v = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
+    assert.equal(v.status, 0, v.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -6,6 +6,7 @@ import { renderFilterTable } from '../features/firewall/render.js';
 import { renderNatTables } from '../features/nat/render.js';
 import { renderSysctl } from '../features/sysctl/render.js';
 import { renderNetworkd } from '../features/interfaces/networkd.js';
+import { renderBootUnit } from '../features/boot/render.js';
 
 export const NFT_PATH = '/etc/kairo/nftables.nft';
 export const SYSCTL_PATH = '/etc/sysctl.d/90-kairo.conf';
@@ -26,5 +27,6 @@ export function renderNode(m: NodeModel): Artifact[] {
     { path: NFT_PATH, content: renderNftables(m), mode: 0o600, owner: 'firewall', reload: 'nftables' },
     { path: SYSCTL_PATH, content: hash + renderSysctl(m), mode: 0o644, owner: 'sysctl', reload: 'sysctl' },
     ...renderNetworkd(m, hash),
+    renderBootUnit(hash, NFT_PATH, SYSCTL_PATH),
   ];
 }
