@@ -229,11 +229,11 @@ mount -t devpts -o ptmxmode=0666,gid=5,mode=620 devpts /dev/pts
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/lock /run/netns /run/pppd
 echo 1 > /proc/sys/kernel/printk
-echo "KAIRO-GUEST-INIT uptime=$(cut -d' ' -f1 /proc/uptime)"
+read -r up _ < /proc/uptime; echo "KAIRO-GUEST-INIT uptime=$up"
 # /etc/kairo-guest/modules: the base image's list; modules.extra: added per guest by the host.
 modprobe -a $(cat /etc/kairo-guest/modules /etc/kairo-guest/modules.extra 2>/dev/null) || echo "KAIRO-GUEST-WARN modprobe failed"
 [ -e /dev/ppp ] || mknod /dev/ppp c 108 0   # opening it loads ppp_generic (char-major-108)
-[ -f /etc/kairo-guest/hostname ] && hostname "$(cat /etc/kairo-guest/hostname)"
+[ -f /etc/kairo-guest/hostname ] && read -r h < /etc/kairo-guest/hostname && hostname "$h"
 ip link set lo up
 # NICs get the names the host chose, matched by MAC address ("MAC NAME" lines).
 if [ -f /etc/kairo-guest/nics ]; then
@@ -243,7 +243,7 @@ if [ -f /etc/kairo-guest/nics ]; then
     dev=""
     i=0
     while [ -z "$dev" ] && [ $i -lt 50 ]; do
-      for p in /sys/class/net/*; do [ "$(cat "$p/address")" = "$mac" ] && dev=${p##*/}; done
+      for p in /sys/class/net/*; do read -r a < "$p/address"; [ "$a" = "$mac" ] && dev=${p##*/}; done
       [ -n "$dev" ] || { sleep 0.1; i=$((i + 1)); }
     done
     if [ -z "$dev" ]; then echo "KAIRO-GUEST-WARN no NIC with MAC $mac"; continue; fi
@@ -251,14 +251,14 @@ if [ -f /etc/kairo-guest/nics ]; then
     ip link set dev "$name" up
   done < /etc/kairo-guest/nics
 fi
-echo "KAIRO-GUEST-READY uptime=$(cut -d' ' -f1 /proc/uptime)"
+read -r up _ < /proc/uptime; echo "KAIRO-GUEST-READY uptime=$up"
 rc=0
 if [ -f /test.sh ]; then
   cd /root
   sh /test.sh < /dev/null 2>&1
   rc=$?
 fi
-echo "KAIRO-GUEST-EXIT rc=$rc uptime=$(cut -d' ' -f1 /proc/uptime)"
+read -r up _ < /proc/uptime; echo "KAIRO-GUEST-EXIT rc=$rc uptime=$up"
 if [ -f /etc/kairo-guest/hold ]; then
   echo "KAIRO-GUEST-HOLD"
   read -r _line

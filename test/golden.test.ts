@@ -77,3 +77,23 @@ for (const name of casesIn()) {
     }
   });
 }
+
+test('every diagnostic code the checker can emit has a golden case', () => {
+  const srcDir = join(root, 'src');
+  const codes = new Set<string>();
+  const walk = (d: string) => {
+    for (const f of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, f.name);
+      if (f.isDirectory()) walk(p);
+      else if (p.endsWith('.ts')) {
+        const text = readFileSync(p, 'utf8');
+        for (const m of text.matchAll(/(?:c\.(?:error|warn)\(|code: )'([a-z]+\.[a-z-]+)'/g)) codes.add(m[1]);
+      }
+    }
+  };
+  walk(srcDir);
+  const covered = casesIn().map((n) => readFileSync(join(dir, n), 'utf8')).join('\n');
+  const missing = [...codes].filter((c) => !covered.includes(`[${c}]`));
+  assert.ok(codes.size > 25, `found ${codes.size} codes`);
+  assert.deepEqual(missing, [], 'codes without a bad-input case');
+});

@@ -6,6 +6,8 @@
 //                                             JSON line saying who answered and whom it saw
 //   agent.mjs probe tcp|udp HOST PORT [MS] [BIND]   connect / send (from BIND), print what came back as JSON
 //   agent.mjs dns SERVER NAME A|AAAA          one DNS query, print the answer as JSON
+//   agent.mjs hold HOST PORT SECONDS          keep one TCP connection to an echo:PORT server busy
+//                                             (a line every 100 ms) and report whether it ever broke
 //
 // What a server saw is the observation the lab checks need: which namespace answered, on which
 // address, and the source address after NAT.
@@ -21,7 +23,14 @@ function serve(name, specs) {
   for (const spec of specs) {
     const [proto, portText] = spec.split(':');
     const port = Number(portText);
-    if (proto === 'tcp') {
+    if (proto === 'echo') {
+      const srv = net.createServer((sock) => {
+        sock.on('error', () => {});
+        sock.pipe(sock);
+      });
+      srv.on('error', (e) => console.error(`${name}: echo ${port}: ${e.message}`));
+      srv.listen({ port, host: '::', ipv6Only: false });
+    } else if (proto === 'tcp') {
       const srv = net.createServer((sock) => {
         sock.on('error', () => {});
         sock.end(hello(fmt(sock.localAddress ?? '', sock.localPort), fmt(sock.remoteAddress ?? '', sock.remotePort)));
@@ -94,7 +103,35 @@ function query(server, name, type) {
   );
 }
 
+function hold(host, port, seconds) {
+  let sent = 0;
+  let received = 0;
+  let buf = '';
+  let broken = '';
+  const sock = net.connect({ host, port });
+  sock.setNoDelay(true);
+  sock.on('data', (d) => {
+    buf += d;
+    received += buf.split('\n').length - 1;
+    buf = buf.slice(buf.lastIndexOf('\n') + 1);
+  });
+  sock.on('error', (e) => (broken ||= e.code ?? e.message));
+  sock.on('close', () => (broken ||= 'closed'));
+  sock.on('connect', () => {
+    console.log(JSON.stringify({ event: 'connected' }));
+    const t = setInterval(() => {
+      if (!broken) sock.write(`ping ${++sent}\n`);
+    }, 100);
+    setTimeout(() => {
+      clearInterval(t);
+      // Give the last echoes a moment, then report.
+      setTimeout(() => done({ outcome: broken ? 'broken' : 'held', sent, received, broken }), 300);
+    }, seconds * 1000);
+  });
+}
+
 if (cmd === 'serve') serve(args[0], args.slice(1));
+else if (cmd === 'hold') hold(args[0], Number(args[1]), Number(args[2]));
 else if (cmd === 'probe') probe(args[0], args[1], Number(args[2]), Number(args[3] ?? 1500), args[4]);
 else if (cmd === 'dns') query(args[0], args[1], args[2] ?? 'A');
 else {

@@ -217,7 +217,7 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
     isp = { ns: ispNs, segment: up.key, dev: 'eth0', internet4, internet6, dhcp4, ra };
     hosts.push({
       ns: ispNs, role: 'isp', label: `ISP on ${up.path}`, link: attach(up.key, hosts.length), addrs, routes,
-      serve: ['tcp:80', 'tcp:443', 'udp:53'], owns: [internet4, internet6, ...addrs.map((a) => a[0].split('/')[0])],
+      serve: ['tcp:80', 'tcp:443', 'udp:123', 'echo:7'], owns: [internet4, internet6, ...addrs.map((a) => a[0].split('/')[0])],
     });
   }
 

@@ -94,7 +94,7 @@ function listening(ns: string, specs: string[]): boolean {
   const udp = run('ss', ['-Hlun'], { netns: ns }).stdout;
   return specs.every((s) => {
     const [proto, port] = s.split(':');
-    return new RegExp(`:${port}\\s`).test(proto === 'tcp' ? tcp : udp);
+    return new RegExp(`:${port}\\s`).test(proto === 'udp' ? udp : tcp);
   });
 }
 

@@ -94,6 +94,7 @@ export function buildNodeModel(site: Site, node: string): NodeModel {
     return {
       path: formatPath(['nat', 'forwards', i]),
       name: f.name ?? `forward-${i}`,
+      label: f.name ? `nat.forwards[${f.name}]` : formatPath(['nat', 'forwards', i]),
       family,
       protos: asList(f.proto ?? 'tcp'),
       port: range ? Number(range[1]) : Number(f.port),
@@ -181,6 +182,7 @@ function toRule(site: Site, r: RuleConfig, i: number): FilterRule {
   const path = formatPath(['firewall', 'rules', i]);
   return {
     path,
+    label: r.name ? `firewall.rules[${r.name}]` : path,
     name: r.name,
     family,
     protos,
@@ -214,6 +216,7 @@ function buildPairs(site: Site, zones: string[]): ZonePair[] {
       action: p.action,
       log: logPrefix(p.log, `kairo ${p.from}>${p.to} ${p.action} `),
       path: formatPath(['firewall', 'policies', i]),
+      label: `firewall.policies[${p.from}>${p.to}]`,
     };
     get(p.from, p.to).policy = policy;
   });

@@ -27,6 +27,8 @@ export type AddrMatch = { family: Family; prefixes: string[] } | { family: Famil
 
 export interface FilterRule {
   path: string;
+  /** Stable identity for comments: `firewall.rules[NAME]` when named, else the path. Inserting a rule does not renumber the others. */
+  label: string;
   name?: string;
   /** Restricts to one family; undefined = both. */
   family?: Family;
@@ -45,6 +47,8 @@ export interface PairPolicy {
   action: Verdict;
   log?: string;
   path: string;
+  /** `firewall.policies[lan>wan]`: the pair is the policy's identity. */
+  label: string;
 }
 
 /** A zone pair: `to` is a zone or 'router'. */
@@ -87,6 +91,8 @@ export interface NptModel {
 export interface ForwardModel {
   path: string;
   name: string;
+  /** `nat.forwards[NAME]` when named, else the path: what comments carry (seed 002 removes mappings by it). */
+  label: string;
   family: Family;
   protos: ('tcp' | 'udp')[];
   port: number;

@@ -235,8 +235,14 @@ function checkFirewall(site: Site, zones: string[], c: Collector) {
     if (seenPairs.has(k)) c.error('policy.duplicate', base, `policy ${p.from} → ${p.to} is already set by firewall.policies[${seenPairs.get(k)}]`, 'keep one policy per zone pair');
     else seenPairs.set(k, i);
   });
+  const ruleNames = new Map<string, number>();
   (fw.rules ?? []).forEach((r, i) => {
     const base: PathSegment[] = ['firewall', 'rules', i];
+    if (r.name !== undefined) {
+      const prior = ruleNames.get(r.name);
+      if (prior !== undefined) c.error('rule.duplicate-name', [...base, 'name'], `rule name '${r.name}' is already used by firewall.rules[${prior}]`, 'a name is the rule\'s identity in comments, counters and traces; make it unique');
+      else ruleNames.set(r.name, i);
+    }
     checkZoneRef(r.from, zones, false, [...base, 'from'], c);
     checkZoneRef(r.to, zones, true, [...base, 'to'], c);
     const fams = new Set<Family>([...checkAddrMatch(site, r.source, [...base, 'source'], c), ...checkAddrMatch(site, r.destination, [...base, 'destination'], c)]);
@@ -296,8 +302,14 @@ function checkNat(site: Site, nodes: string[], zones: string[], c: Collector) {
 
   const masqZones = (nat.masquerade ?? []).map((m) => m.out).filter((o) => zones.includes(o));
   const seen = new Map<string, { i: number; target: string }>();
+  const forwardNames = new Map<string, number>();
   (nat.forwards ?? []).forEach((f, i) => {
     const base: PathSegment[] = ['nat', 'forwards', i];
+    if (f.name !== undefined) {
+      const prior = forwardNames.get(f.name);
+      if (prior !== undefined) c.error('forward.duplicate-name', [...base, 'name'], `forward name '${f.name}' is already used by nat.forwards[${prior}]`, 'the name is the mapping\'s identity (it is removed by it); make it unique');
+      else forwardNames.set(f.name, i);
+    }
     if (f.from !== undefined) checkZoneRef(f.from, zones, false, [...base, 'from'], c);
     else if (masqZones.length === 0) c.error('forward.no-from', base, "no 'from' zone and no masquerade zone to default to", "add 'from: wan' (the zone the connection arrives on)");
     checkPorts(f.port, [...base, 'port'], c);

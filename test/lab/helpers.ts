@@ -12,9 +12,12 @@ export function labSkip(): string | false {
   return false;
 }
 
+export function exampleText(name: string, edit: (text: string) => string = (t) => t): string {
+  return edit(readFileSync(join(root, 'examples', `${name}.yaml`), 'utf8'));
+}
+
 export function example(name: string, edit: (text: string) => string = (t) => t): CompileResult {
-  const text = edit(readFileSync(join(root, 'examples', `${name}.yaml`), 'utf8'));
-  const r = compileSite(text, `${name}.yaml`);
+  const r = compileSite(exampleText(name, edit), `${name}.yaml`);
   if (!r.ok) throw new Error(r.diagnostics.map((d) => `${d.path}: ${d.message}`).join('\n'));
   return r;
 }

@@ -37,7 +37,7 @@ export function ruleText(r: FilterRule): string {
   parts.push('counter');
   if (r.log) parts.push(`log prefix ${q(r.log)}`);
   parts.push(verdictText(r.action, r.protos.length > 0 && r.protos.every((p) => p === 'tcp')));
-  parts.push(comment(r.name ? `${r.path} ${r.name}` : r.path));
+  parts.push(comment(r.label));
   return parts.join(' ');
 }
 
@@ -49,7 +49,7 @@ function verdictText(action: 'accept' | 'drop' | 'reject', tcpOnly = false): str
 /** The end of a pair chain: its policy (logged, rate-limited log) or the site default. */
 function policyLines(policy: PairPolicy | undefined, fallback: 'drop' | 'reject', what: string): string[] {
   const action = policy?.action ?? fallback;
-  const c = comment(policy ? policy.path : `firewall.default (${what})`);
+  const c = comment(policy ? policy.label : `firewall.default (${what})`);
   const out: string[] = [];
   if (policy?.log) out.push(`limit rate 10/second burst 20 packets log prefix ${q(policy.log)} ${c}`);
   if (action === 'reject') out.push(`meta l4proto tcp counter reject with tcp reset ${c}`, `counter reject with icmpx admin-prohibited ${c}`);

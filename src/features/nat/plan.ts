@@ -101,7 +101,7 @@ export function natPlan(m: NodeModel, family: Family): NatPlan {
     };
     use(g.byAddr, g.devices, 'nat.forwards by address');
     use(g.byPort, g.devices, 'nat.forwards');
-    for (const f of g.ranges) plan.pre.push({ kind: 'range', devices: g.devices, f, daddr: f.destination ? [f.destination] : 'local', comment: `${f.path} ${f.name}` });
+    for (const f of g.ranges) plan.pre.push({ kind: 'range', devices: g.devices, f, daddr: f.destination ? [f.destination] : 'local', comment: f.label });
     const inside = [...g.inside];
     if (inside.length === 0) continue;
     // Hairpin: inside clients that use the public address reach the target too, and are
@@ -109,7 +109,7 @@ export function natPlan(m: NodeModel, family: Family): NatPlan {
     use(g.hairpinAddr, inside, 'nat.forwards hairpin');
     use(g.hairpinPort, inside, 'nat.forwards hairpin');
     for (const f of g.ranges.filter((x) => x.hairpin)) {
-      plan.pre.push({ kind: 'range', devices: f.hairpin!.devices, f, daddr: f.hairpin!.publicAddresses, comment: `${f.path} ${f.name} hairpin` });
+      plan.pre.push({ kind: 'range', devices: f.hairpin!.devices, f, daddr: f.hairpin!.publicAddresses, comment: `${f.label} hairpin` });
     }
     if (g.sources.size) plan.post.push({ kind: 'hairpin', devices: inside, sources: [...g.sources], targets: [...g.targets] });
   }

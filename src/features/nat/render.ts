@@ -13,7 +13,7 @@ function fam(f: Family) {
 /** Element comments carry the forward's identity (seed 002 removes rules by a comment). */
 function element(e: MapEntry): string {
   const f = e.forward;
-  return `${e.key} ${comment(`${f.path} ${f.name}`)} : ${f.target.addr} . ${f.target.port ?? f.port}`;
+  return `${e.key} ${comment(f.label)} : ${f.target.addr} . ${f.target.port ?? f.port}`;
 }
 
 function mapDecl(map: ForwardMap, addrType: string): string {
