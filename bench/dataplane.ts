@@ -73,7 +73,7 @@ const generatedTopo: Topology = {
   serverAddr: '10.0.0.2/16', serverGw: '10.0.0.1', connect: ['192.0.2.2', 1024], serverPort: 80,
 };
 
-function linearIptables(size: SiteSize): string {
+export function linearIptables(size: SiteSize): string {
   const lines = ['*nat', ':PREROUTING ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]'];
   for (let i = 0; i < size.forwards; i++) {
     const proto = i % 2 ? 'udp' : 'tcp';

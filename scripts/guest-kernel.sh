@@ -23,12 +23,18 @@ ms() { echo $(( ($(date +%s%N) - t0) / 1000000 )); }
 say() { printf 'guest-kernel: [%6s ms] %s\n' "$(ms)" "$*"; }
 die() { echo "guest-kernel: error: $*" >&2; exit 1; }
 
-[ "$(id -u)" = 0 ] || die "run as root (apt-get, ${CACHE})"
+STAMP=$(sha256sum "$SELF" | cut -c1-16)
+cached() {
+  [ "${KAIRO_GUEST_REBUILD:-0}" != 1 ] && [ -s "$CACHE/vmlinux" ] && [ -s "$CACHE/base.cpio" ] \
+    && [ "$(cat "$CACHE/stamp" 2>/dev/null)" = "$STAMP" ] && command -v qemu-system-x86_64 >/dev/null
+}
+hit() { say "cache hit: $CACHE ($(sed -n 's/^kernel=//p' "$CACHE/manifest"))"; exit 0; }
+cached && hit
+
+[ "$(id -u)" = 0 ] || die "building needs root (apt-get, ${CACHE})"
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
 flock -w 600 9 || die "another build holds $CACHE/.lock"
-
-STAMP=$(sha256sum "$SELF" | cut -c1-16)
 
 # --- host tools ---------------------------------------------------------------------------------
 export DEBIAN_FRONTEND=noninteractive
@@ -39,28 +45,16 @@ command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 command -v cpio >/dev/null || need+=(cpio)
 command -v depmod >/dev/null || need+=(kmod)
 command -v xz >/dev/null || need+=(xz-utils)
-command -v flock >/dev/null || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
   say "installing host packages: ${need[*]}"
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 || { apt_update; apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; }
 fi
-
-if [ "${KAIRO_GUEST_REBUILD:-0}" != 1 ] && [ -s "$CACHE/vmlinux" ] && [ -s "$CACHE/base.cpio" ] \
-   && [ "$(cat "$CACHE/stamp" 2>/dev/null)" = "$STAMP" ]; then
-  say "cache hit: $CACHE ($(sed -n 's/^kernel=//p' "$CACHE/manifest"))"
-  exit 0
-fi
+cached && hit   # built by another run while this one waited for the lock
 
 # --- packages -----------------------------------------------------------------------------------
 pick_kernel() {
   apt-cache pkgnames linux-image-6.1.0- | grep -E '^linux-image-6\.1\.0-[0-9]+-amd64$' | sort -V | tail -1
 }
-KPKG=${KAIRO_GUEST_KERNEL:-$(pick_kernel)}
-[ -n "$KPKG" ] || { apt_update; KPKG=$(pick_kernel); }
-[ -n "$KPKG" ] || die "no linux-image-6.1.0-*-amd64 package known to apt"
-KVER=${KPKG#linux-image-}
-say "kernel package: $KPKG"
-
 # User space of the guest; their shared libraries come from the lib* packages they depend on
 # (resolved below, then trimmed to what the dynamic loader actually loads).
 USERPKGS=(busybox iproute2 nftables ppp pppoe kmod wireguard-tools netbase libc6)
@@ -79,28 +73,36 @@ libdeps() {
         }
       }'
 }
-LIBPKGS=$(libdeps "${USERPKGS[@]}")
 
 WORK=$(mktemp -d "$CACHE/build.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 DEBS="$CACHE/debs"
 mkdir -p "$DEBS"
 chown _apt "$DEBS" 2>/dev/null || true   # quiets apt's "unsandboxed download" warning
-want=($(printf '%s\n' "$KPKG" "${USERPKGS[@]}" $LIBPKGS | awk '!seen[$0]++'))
-# One version per package: keep the .debs of the candidate versions, drop the rest, download what is missing.
-apt-get --print-uris download "${want[@]}" 2>/dev/null | awk '{ print $2 }' > "$WORK/debs.want" || true
-[ "$(wc -l < "$WORK/debs.want")" = "${#want[@]}" ] || { apt_update; apt-get --print-uris download "${want[@]}" | awk '{ print $2 }' > "$WORK/debs.want"; }
-[ "$(wc -l < "$WORK/debs.want")" = "${#want[@]}" ] || die "apt cannot download all of: ${want[*]}"
-for f in "$DEBS"/*.deb; do
-  if [ -e "$f" ] && ! grep -qxF "$(basename "$f")" "$WORK/debs.want"; then rm -f "$f"; fi
-done
-missing=()
-for p in "${want[@]}"; do ls "$DEBS/${p}_"*.deb >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  say "apt-get download: ${#missing[@]} packages"
-  (cd "$DEBS" && apt-get download -q=2 "${missing[@]}" 2>&1 | grep -v 'unsandboxed' || true)
-  for m in "${missing[@]}"; do ls "$DEBS/${m}_"*.deb >/dev/null 2>&1 || die "download of ${m} failed"; done
-fi
+
+# Picks the packages and brings $DEBS to exactly their candidate versions (kept .debs are reused).
+# Fails (non-zero) when apt's lists are missing or stale; the caller updates them and retries.
+fetch() {
+  local p m f missing=()
+  KPKG=${KAIRO_GUEST_KERNEL:-$(pick_kernel)}
+  [ -n "$KPKG" ] || { echo "guest-kernel: apt knows no linux-image-6.1.0-*-amd64" >&2; return 1; }
+  want=($(printf '%s\n' "$KPKG" "${USERPKGS[@]}" $(libdeps "${USERPKGS[@]}") | awk '!seen[$0]++'))
+  apt-get --print-uris download "${want[@]}" 2>/dev/null | awk '{ print $2 }' > "$WORK/debs.want"
+  [ "$(wc -l < "$WORK/debs.want")" = "${#want[@]}" ] || { echo "guest-kernel: apt cannot download all of: ${want[*]}" >&2; return 1; }
+  for f in "$DEBS"/*.deb; do
+    if [ -e "$f" ] && ! grep -qxF "$(basename "$f")" "$WORK/debs.want"; then rm -f "$f"; fi
+  done
+  for p in "${want[@]}"; do ls "$DEBS/${p}_"*.deb >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "apt-get download: ${#missing[@]} packages (kernel: $KPKG)"
+    (cd "$DEBS" && apt-get download -q=2 "${missing[@]}" 2>&1 | grep -v 'unsandboxed' >&2 || true)
+    for m in "${missing[@]}"; do ls "$DEBS/${m}_"*.deb >/dev/null 2>&1 || { echo "guest-kernel: download of $m failed" >&2; return 1; }; done
+  fi
+  return 0
+}
+fetch || { apt_update; fetch; } || die "cannot download the guest's packages from the Debian mirror"
+KVER=${KPKG#linux-image-}
+say "kernel package: $KPKG"
 say "packages: $(ls "$DEBS"/*.deb | wc -l) .debs, $(du -sm "$DEBS" | cut -f1) MB"
 
 # --- unpack -------------------------------------------------------------------------------------

@@ -86,7 +86,7 @@ export function computePlan(target: Target, artifacts: Artifact[]): Plan {
 
   if (target.exec) {
     const nft = artifacts.find((a) => a.path === NFT_PATH)?.content;
-    const live = kairoListing(target) ?? '';
+    const live = kairoListing(target, true) ?? '';
     const want = nft === undefined ? '' : expectedListing(nft);
     if (want === undefined) changes.push({ kind: '~', what: 'nftables', name: 'kairo tables', detail: 'the planned ruleset does not load (see kairo apply for nft\'s message)' });
     else if (live !== want) {

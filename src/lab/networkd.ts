@@ -131,11 +131,12 @@ export function networkdDiff(before: readonly Artifact[], after: readonly Artifa
     if (!now) continue;
     if (now.mtu && now.mtu !== was?.mtu) out.push(['link', 'set', name, 'mtu', now.mtu]);
     if (now.master && now.master !== was?.master) out.push(['link', 'set', name, 'master', now.master]);
-    out.push(['link', 'set', name, 'up']);
-    for (const [, args] of now.addrs) out.push(['addr', 'replace', ...args]);
+    if (!was) out.push(['link', 'set', name, 'up']);
+    // Only what is new: 1 000 unchanged host routes are not touched again.
+    for (const [k, args] of now.addrs) if (!was?.addrs.has(k)) out.push(['addr', 'replace', ...args]);
   }
   const routes: string[][] = [];
-  for (const [, d] of b.devices) for (const [, args] of d.routes) routes.push(['route', 'replace', ...args]);
+  for (const [name, d] of b.devices) for (const [k, args] of d.routes) if (!a.devices.get(name)?.routes.has(k)) routes.push(['route', 'replace', ...args]);
   const gone = [...a.bridges].filter((br) => !b.bridges.has(br)).map((br) => ['link', 'del', br]);
   // Deletions first (tolerant), then links and addresses, then routes (their next hops need the addresses).
   return [...dels.map((d) => ['-', ...d]), ...out, ...routes, ...gone.map((d) => ['-', ...d])];

@@ -24,6 +24,11 @@ export function parseRendered(text: string): Map<string, NftTable> | undefined {
   let table: NftTable | undefined;
   let block: NftBlock | undefined;
   for (const line of lines) {
+    // Most lines are rule or element lines inside a block: take them without a regular expression.
+    if (block && line.charCodeAt(0) === 9 && line.charCodeAt(1) === 9) {
+      block.body.push(line);
+      continue;
+    }
     if (!table) {
       const t = /^table (\S+) (\S+) \{$/.exec(line);
       if (t) {

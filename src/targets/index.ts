@@ -55,11 +55,15 @@ export class NetnsTarget extends FileTarget implements Target {
   }
   /** No networkd in a namespace: the lab's interpreter turns the file difference into ip commands. */
   applyNetwork(after: Artifact[], before: Artifact[]): void {
-    for (const cmd of networkdDiff(before, after)) {
-      const tolerant = cmd[0] === '-';
-      const args = tolerant ? cmd.slice(1) : cmd;
-      const r = this.exec('ip', args);
-      if (r.code !== 0 && !tolerant) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim()}`);
+    // One `ip -batch` for the deletions (which may find nothing to delete: -force goes on) and one
+    // for the rest (which stops at, and reports, the first failure).
+    const cmds = networkdDiff(before, after);
+    const dels = cmds.filter((c) => c[0] === '-').map((c) => c.slice(1).join(' '));
+    const rest = cmds.filter((c) => c[0] !== '-').map((c) => c.join(' '));
+    if (dels.length) this.exec('ip', ['-force', '-batch', '-'], dels.join('\n') + '\n');
+    if (rest.length) {
+      const r = this.exec('ip', ['-batch', '-'], rest.join('\n') + '\n');
+      if (r.code !== 0) throw new Error(`ip: ${r.stderr.trim()}`);
     }
   }
 }

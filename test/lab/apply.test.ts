@@ -40,7 +40,7 @@ function snapshot(): Snapshot {
   for (const a of [...arts(base), ...arts(withNtp)]) files[a.path] = target.readFile(a.path)?.content;
   const sysctl: Record<string, string> = {};
   for (const k of sysctlEntries(arts(base)[1].content).keys()) sysctl[k] = must('sysctl', ['-n', k], { netns: target.netns }).trim();
-  return { listing: kairoListing(target)!, files, sysctl };
+  return { listing: kairoListing(target, true)!, files, sysctl };
 }
 
 /** The live state is exactly what the generation's artifacts say (files byte for byte, the ruleset as a full load lists it). */
@@ -53,7 +53,7 @@ function assertIsGeneration(s: Snapshot, artifacts: Artifact[], what: string) {
   try {
     must('nft', ['-f', '-'], { netns: ns, input: nft });
     const ref = new NetnsTarget(ns, '/nonexistent');
-    assert.equal(s.listing, kairoListing(ref), `${what}: kairo's tables`);
+    assert.equal(s.listing, kairoListing(ref, true), `${what}: kairo's tables`);
   } finally {
     run('ip', ['netns', 'del', ns]);
   }
