@@ -169,7 +169,7 @@ function health(target: Target, arts: Artifact[], opts: ApplyOptions): string | 
 function faultPoint(step: string): void {
   if (process.env.KAIRO_FAULT_PAUSE !== step) return;
   process.stdout.write(`kairo: paused at ${step} (KAIRO_FAULT_PAUSE)\n`);
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 600_000);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);
 }
 
 /** Undoes a transaction that did not finish (its process died): back to the generation it started from. */

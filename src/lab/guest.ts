@@ -166,9 +166,9 @@ interface Running {
  * reported with timedOut. Temporary sockets and initrds are removed in every case.
  */
 export async function runGuests(specs: GuestSpec[], timeoutMs: number): Promise<GuestResult[]> {
+  const links = validate(specs);
   const avail = guestsAvailable();
   if (!avail.ok) throw new Error(`guest: ${avail.reason}`);
-  const links = validate(specs);
   const boot = guestFiles();
   const dir = mkdtempSync(join(tmpdir(), 'kairo-guest-'));
   const running: Running[] = [];
@@ -229,9 +229,12 @@ export async function runGuests(specs: GuestSpec[], timeoutMs: number): Promise<
 
     await new Promise<void>((resolve) => {
       let left = running.length;
+      let grace: NodeJS.Timeout | undefined;
       const timer = setTimeout(() => {
         for (const r of running) if (!r.exited) r.timedOut = true;
         killAll();
+        // A killed process always reports its exit; this only bounds the wait if it somehow does not.
+        grace = setTimeout(resolve, 5000);
       }, timeoutMs);
       for (const r of running) {
         let partial = '';
@@ -262,6 +265,7 @@ export async function runGuests(specs: GuestSpec[], timeoutMs: number): Promise<
           releaseServers();
           if (--left === 0) {
             clearTimeout(timer);
+            clearTimeout(grace);
             resolve();
           }
         };

@@ -117,10 +117,13 @@ test('apply: a failing health check is reverted in full', { skip }, () => {
 test('apply: killed with SIGKILL half-way, the next command restores a consistent generation', { skip }, async () => {
   const before = snapshot();
   const child = await startPaused(ntpFile, 'after-change');
-  // Half-way: the new ruleset is live, the transaction has not finished.
-  assert.match(kairoListing(target)!, /udp dport 123/);
-  child.kill('SIGKILL');
-  await new Promise((r) => child.on('exit', r));
+  try {
+    // Half-way: the new ruleset is live, the transaction has not finished.
+    assert.match(kairoListing(target, true)!, /udp dport 123/);
+  } finally {
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+  }
   const s = kairo(['status', '--target', target.spec]);
   assert.equal(s.status, 0, s.stderr);
   assert.match(s.stdout, /recovered: a transaction to generation \d+ .* was interrupted; generation 1 restored/);

@@ -4,7 +4,7 @@
 // files are built first (scripts/guest-kernel.sh, about a minute from scratch, cached after).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildGuestKernel, guestReport, guestsAvailable, runGuests, type GuestResult } from '../../src/lab/guest.js';
+import { buildGuestKernel, guestReport, guestsAvailable, newcArchive, runGuests, type GuestResult } from '../../src/lab/guest.js';
 import { isRoot, run } from '../../src/lib/exec.js';
 
 function guestSkip(): string | false {
@@ -25,8 +25,35 @@ const byName = (rs: GuestResult[], name: string) => rs.find((r) => r.name === na
 const qemuLeft = () => run('ps', ['-eo', 'pid,args']).stdout.split('\n').filter((l) => /qemu-system-x86_64 .*kairo-guest-/.test(l));
 function timing(t: string, rs: GuestResult[], t0: number): void {
   const each = rs.map((r) => `${r.name} boot ${r.bootMs ?? '-'} ms, ran ${r.ms} ms`).join('; ');
-  console.log(`# ${t}: ${Date.now() - t0} ms wall (${each})`);
+  console.log(`guest timing: ${t}: ${Date.now() - t0} ms wall (${each})`);
 }
+
+// --- without QEMU ---------------------------------------------------------------------------------
+
+test('guest: the per-guest overlay is a newc archive the kernel can unpack', () => {
+  const a = newcArchive([{ path: '/etc/kairo/x.nft', content: 'table inet t {}\n', mode: 0o644 }, { path: '/test.sh', content: 'echo hi\n', mode: 0o755 }]);
+  const names: string[] = [];
+  let off = 0;
+  for (;;) {
+    assert.equal(off % 4, 0, 'entries start 4-byte aligned');
+    assert.equal(a.subarray(off, off + 6).toString(), '070701');
+    const field = (i: number) => parseInt(a.subarray(off + 6 + i * 8, off + 14 + i * 8).toString(), 16);
+    const [mode, size, nameLen] = [field(1), field(6), field(11)];
+    const name = a.subarray(off + 110, off + 110 + nameLen - 1).toString();
+    names.push(`${name}:${(mode & 0o170000) === 0o040000 ? 'dir' : (mode & 0o777).toString(8)}`);
+    off = Math.ceil((off + 110 + nameLen) / 4) * 4;
+    if (name === 'TRAILER!!!') break;
+    if (name === 'test.sh') assert.equal(a.subarray(off, off + size).toString(), 'echo hi\n');
+    off = Math.ceil((off + size) / 4) * 4;
+  }
+  assert.deepEqual(names, ['etc:dir', 'etc/kairo:dir', 'etc/kairo/x.nft:644', 'test.sh:755', 'TRAILER!!!:0']);
+});
+
+test('guest: a link joins exactly two NICs, names are checked before anything boots', async () => {
+  await assert.rejects(runGuests([{ name: 'a', script: '', nics: [{ id: 'eth0', link: 'x' }] }], 1000), /link x has 1 end/);
+  await assert.rejects(runGuests([{ name: 'a', script: '', nics: [{ id: 'this-name-is-too-long', link: 'x' }, { id: 'b', link: 'x' }] }], 1000), /bad NIC name/);
+  await assert.rejects(runGuests([{ name: 'a', script: '', nics: [] }, { name: 'a', script: '', nics: [] }], 1000), /duplicate name a/);
+});
 
 // --- DS-Lite -------------------------------------------------------------------------------------
 // b4 ==(link "access", IPv6 2001:db8:a::/64)== aftr --veth-- [netns "inet": 203.0.113.200 on lo]
