@@ -9,6 +9,8 @@ import type { Site } from '../config/schema.js';
 import type { NodeModel, IfaceModel } from '../model/types.js';
 import type { Artifact } from '../render/artifact.js';
 import { contains, nthAddress, overlaps, parseAddress, parseCidr, prefixSize, type Cidr, type Family } from '../lib/ip.js';
+import { GUESTS_DIR, routedHosts } from '../features/routed-hosts/render.js';
+import { networkdToIp } from './networkd.js';
 
 export const LAB_PREFIX = 'kl-';
 
@@ -265,24 +267,19 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
     });
   }
 
-  // VMs: every host route without a next hop is a public address on its own bridge (seed 003).
-  // The guest is configured as the seed's guest snippet: the /32 with the host as point-to-point peer.
+  // VMs: every public address routed onto a bridge (seed 003), configured from the guest file
+  // kairo renders for it (src/features/routed-hosts), as the user would paste it into the guest.
   const vmPorts = site.lab?.['vm-ports'] ?? [80];
-  const hostGw = up?.ipv4[0]?.addr.toString();
   let v = 0;
-  for (const i of first.interfaces) {
-    for (const r of i.routes.filter((x) => !x.via)) {
-      const c = parseCidr(r.to, true);
-      if (!c || c.prefix !== (c.family === 4 ? 32 : 128)) continue;
-      const a = c.addr.toString();
-      const peer = c.family === 4 ? hostGw ?? i.ipv4[0]?.addr.toString() : undefined;
-      hosts.push({
-        ns: `${prefix}-vm${++v}`, role: 'vm', label: `VM ${a} on ${i.device}`, link: attach(i.key, hosts.length),
-        addrs: [c.family === 4 && peer ? [`${a}/32`, 'peer', `${peer}/32`] : [`${a}/128`, 'nodad']],
-        routes: peer ? [['default', 'via', peer]] : [],
-        serve: vmPorts.map((p) => `tcp:${p}`), owns: [a],
-      });
-    }
+  for (const h of routedHosts(first)) {
+    const guestFile = artifacts.get(first.node)?.find((a) => a.path === `${GUESTS_DIR}/${h.addr}/10-kairo-eth0.network`);
+    const nd = guestFile ? networkdToIp([{ ...guestFile, reload: 'networkd' }]) : undefined;
+    const addrs = nd?.commands.filter((c) => c[0] === 'addr').map((c) => c.slice(2, c.indexOf('dev'))) ?? [];
+    const routes = nd?.commands.filter((c) => c[0] === 'route').map((c) => c.slice(2, c.indexOf('dev')).concat(c.includes('onlink') ? ['onlink'] : [])) ?? [];
+    hosts.push({
+      ns: `${prefix}-vm${++v}`, role: 'vm', label: `VM ${h.addr} on ${h.bridge}`, link: attach(h.iface.key, hosts.length),
+      addrs, routes, serve: vmPorts.map((p) => `tcp:${p}`), owns: [h.addr],
+    });
   }
 
   const segments = [...new Set(models.flatMap((m) => m.interfaces.map((i) => i.key)))];

@@ -7,6 +7,7 @@ import { renderNatTables } from '../features/nat/render.js';
 import { renderSysctl } from '../features/sysctl/render.js';
 import { renderNetworkd } from '../features/interfaces/networkd.js';
 import { renderBootUnit } from '../features/boot/render.js';
+import { renderRoutedHosts } from '../features/routed-hosts/render.js';
 
 export const NFT_PATH = '/etc/kairo/nftables.nft';
 export const SYSCTL_PATH = '/etc/sysctl.d/90-kairo.conf';
@@ -28,5 +29,6 @@ export function renderNode(m: NodeModel): Artifact[] {
     { path: SYSCTL_PATH, content: hash + renderSysctl(m), mode: 0o644, owner: 'sysctl', reload: 'sysctl' },
     ...renderNetworkd(m, hash),
     renderBootUnit(hash, NFT_PATH, SYSCTL_PATH),
+    ...renderRoutedHosts(m, hash),
   ];
 }
