@@ -39,6 +39,13 @@ const routeSchema = z.strictObject({
 const ipv4Mode = z.union([z.literal('dhcp'), addressList]);
 const ipv6Mode = z.union([z.literal('slaac'), z.literal('dhcp'), addressList]);
 
+export const dsLiteSchema = z.strictObject({
+  aftr: z.string().describe("the AFTR: an IPv6 address, or a preset: transix-east, transix-west (seed 000)"),
+  tunnel: deviceName.optional().describe('tunnel device name; default dslite0'),
+  mtu: z.number().int().min(1280).max(1500).optional().describe('tunnel MTU; default 1460 (1500 less the 40-byte IPv6 header)'),
+  'wait-seconds': z.number().int().min(1).max(3600).optional().describe('how long to wait for a global IPv6 address before giving up; default 120'),
+});
+
 export const interfaceSchema = z.strictObject({
   device: perNode(deviceName).describe('kernel interface name, once or per node'),
   zone: name.describe('firewall zone this interface belongs to'),
@@ -58,6 +65,7 @@ export const interfaceSchema = z.strictObject({
   bridge: z.array(deviceName).optional().describe('make this a bridge with these member ports'),
   mtu: z.number().int().min(576).max(65535).optional(),
   routes: z.array(routeSchema).optional().describe('extra routes on this link'),
+  'ds-lite': dsLiteSchema.optional().describe('IPv4 over an ipip6 tunnel to an AFTR once this link has a global IPv6 address (IPoE, seed 000)'),
 });
 
 export const zoneSchema = z.strictObject({

@@ -1,6 +1,7 @@
 // Site (already verified) → one NodeModel per router node. No strings of any daemon's syntax here.
 import type { Site, RuleConfig } from '../config/schema.js';
 import { parseAddress, parseCidr, parseEndpoint, type Family } from '../lib/ip.js';
+import { resolveAftr } from '../features/ds-lite/aftr.js';
 import { formatPath } from '../config/diagnostics.js';
 import {
   ANY, ROUTER, asList, familyOfMatch, interfacesOn, nodeNames, parsedStatic, pick, zoneNames,
@@ -42,12 +43,23 @@ export function buildNodeModel(site: Site, node: string): NodeModel {
       bridge: iface.bridge,
       mtu: iface.mtu,
       routes: iface.routes ?? [],
+      dsLite: iface['ds-lite'] && {
+        tunnel: iface['ds-lite'].tunnel ?? 'dslite0',
+        aftr: resolveAftr(iface['ds-lite'].aftr)!,
+        mtu: iface['ds-lite'].mtu ?? 1460,
+        waitSeconds: iface['ds-lite']['wait-seconds'] ?? 120,
+        path: formatPath(['interfaces', key, 'ds-lite']),
+      },
     };
   });
 
   const zones = new Map<string, string[]>();
   for (const z of zoneNames(site)) zones.set(z, []);
-  for (const i of interfaces) zones.get(i.zone)!.push(i.device);
+  for (const i of interfaces) {
+    zones.get(i.zone)!.push(i.device);
+    // The softwire carries the uplink's IPv4: same zone, same policies.
+    if (i.dsLite) zones.get(i.zone)!.push(i.dsLite.tunnel);
+  }
 
   const pairs = buildPairs(site, [...zones.keys()]);
   const devicesOf = (out: string): string[] => {

@@ -18,6 +18,8 @@ export interface IfaceModel {
   bridge?: string[];
   mtu?: number;
   routes: { to: string; via?: string; metric?: number }[];
+  /** IPv4 over an ipip6 softwire to an AFTR (RFC 6333): the tunnel device joins this interface's zone. */
+  dsLite?: { tunnel: string; aftr: string; mtu: number; waitSeconds: number; path: string };
 }
 
 export type Verdict = 'accept' | 'drop' | 'reject';

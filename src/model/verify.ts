@@ -2,6 +2,7 @@
 // Returns every problem at once; the model builder only runs when this finds no error.
 import { closest, distance } from 'fastest-levenshtein';
 import { parseChecks } from '../lab/checks.js';
+import { AFTR_PRESETS, resolveAftr } from '../features/ds-lite/aftr.js';
 import type { Site } from '../config/schema.js';
 import { originOf, type SourceMap } from '../config/load.js';
 import { formatPath, sortDiagnostics, type Diagnostic, type PathSegment, type Severity } from '../config/diagnostics.js';
@@ -117,6 +118,11 @@ function checkInterfaces(site: Site, nodes: string[], declaredZones: string[] | 
       if (gw6?.family === 6 && v6.length > 0 && !isLinkLocal(gw6.addr) && !v6.some((n) => contains(n, gw6.addr))) {
         c.error('address.outside-subnet', [...base, 'gateway6'], `gateway ${iface.gateway6} is outside ${v6.map((n) => n.network).join(', ')}`, 'use the router\'s link-local address (e.g. fe80::1) or fix the prefix');
       }
+    }
+    const ds = iface['ds-lite'];
+    if (ds) {
+      if (!resolveAftr(ds.aftr)) c.error('ds-lite.aftr-invalid', [...base, 'ds-lite', 'aftr'], `'${ds.aftr}' is neither an IPv6 address nor a known AFTR`, `use an IPv6 address or one of ${Object.keys(AFTR_PRESETS).join(', ')}`);
+      if (iface.ipv6 === undefined) c.error('ds-lite.no-ipv6', [...base, 'ds-lite'], 'DS-Lite runs over IPv6, but this interface has no ipv6', "add 'ipv6: slaac' (IPoE gives the address by router advertisement)");
     }
     const members = iface.bridge ?? [];
     if (new Set(members).size !== members.length) c.error('bridge.duplicate-member', [...base, 'bridge'], 'a port is listed twice');

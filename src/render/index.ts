@@ -8,6 +8,7 @@ import { renderSysctl } from '../features/sysctl/render.js';
 import { renderNetworkd } from '../features/interfaces/networkd.js';
 import { renderBootUnit } from '../features/boot/render.js';
 import { renderRoutedHosts } from '../features/routed-hosts/render.js';
+import { renderDsLite } from '../features/ds-lite/render.js';
 
 export const NFT_PATH = '/etc/kairo/nftables.nft';
 export const SYSCTL_PATH = '/etc/sysctl.d/90-kairo.conf';
@@ -30,5 +31,6 @@ export function renderNode(m: NodeModel): Artifact[] {
     ...renderNetworkd(m, hash),
     renderBootUnit(hash, NFT_PATH, SYSCTL_PATH),
     ...renderRoutedHosts(m, hash),
+    ...renderDsLite(m, hash),
   ];
 }

@@ -60,7 +60,10 @@ function candidates(i: IfaceModel, family: Family): Candidate[] {
   if (i.peer4) add(parseCidr(i.peer4, true), `point-to-point peer ${i.peer4} on ${i.device} (${i.path}.peer4)`);
   i.routes.forEach((r, n) => add(parseCidr(r.to, true), `route ${r.to}${r.via ? ` via ${r.via}` : ''} on ${i.device} (${i.path}.routes[${n}])`));
   const any = parseCidr(family === 4 ? '0.0.0.0/0' : '::/0')!;
-  if (family === 4) {
+  if (family === 4 && i.dsLite) {
+    // The DS-Lite unit moves the IPv4 default route onto the softwire.
+    out.push({ device: i.dsLite.tunnel, prefix: 0, net: any, text: `default over the DS-Lite softwire ${i.dsLite.tunnel} (${i.dsLite.path})` });
+  } else if (family === 4) {
     if (i.gateway4) add(any, `default via ${i.gateway4} on ${i.device} (${i.path}.gateway4)`);
     else if (i.ipv4Dhcp) add(any, `default from DHCP on ${i.device} (${i.path}.ipv4)`);
   } else if (i.gateway6) {

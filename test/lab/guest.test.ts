@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildGuestKernel, guestReport, guestsAvailable, newcArchive, runGuests, type GuestResult } from '../../src/lab/guest.js';
 import { isRoot, run } from '../../src/lib/exec.js';
+import { AFTR, AFTR_AFTER, AFTR_NFT, INTERNET_NFT } from './guest-peers.js';
 
 function guestSkip(): string | false {
   let a = guestsAvailable();
@@ -94,54 +95,6 @@ nft delete rule inet b4 input handle "$h"
 if ping -c1 -W1 -q 203.0.113.200 >/dev/null; then echo "KAIRO-RESULT without_ipip_rule=passes"; else echo "KAIRO-RESULT without_ipip_rule=blocked"; fi
 nft -f /etc/kairo/nftables.nft
 if ping -c1 -W2 -q 203.0.113.200 >/dev/null; then echo "KAIRO-RESULT rule_restored=ok"; else echo "KAIRO-RESULT rule_restored=fail"; fi
-`;
-
-const AFTR_NFT = `flush ruleset
-table ip nat {
-  chain postrouting {
-    type nat hook postrouting priority srcnat;
-    oifname "wan" ip saddr 192.0.0.0/29 counter masquerade comment "DS-Lite NAT44"
-  }
-}
-`;
-
-const INTERNET_NFT = `table ip observe {
-  chain pre {
-    type filter hook prerouting priority raw;
-    ip saddr 198.51.100.1 counter comment "from-aftr-public"
-    ip saddr 192.0.0.0/29 counter comment "from-b4-private"
-  }
-}
-`;
-
-const AFTR = `set -eu
-nft -f /etc/kairo/nftables.nft
-ip -6 addr add 2001:db8:a::1/64 dev b4side nodad
-ip -6 tunnel add dslite mode ipip6 local 2001:db8:a::1 remote 2001:db8:a::2 encaplimit none
-ip link set dslite mtu 1460 up
-ip addr add 192.0.0.1/29 dev dslite
-# The internet: a namespace behind a veth, its address on lo.
-ip netns add inet
-ip link add wan type veth peer name uplink netns inet
-ip addr add 198.51.100.1/24 dev wan
-ip link set wan up
-ip route add default via 198.51.100.2
-ip -n inet link set lo up
-ip -n inet link set dev uplink up
-ip -n inet addr add 198.51.100.2/24 dev uplink
-ip -n inet addr add 203.0.113.200/32 dev lo
-ip -n inet route add default via 198.51.100.1
-ip netns exec inet nft -f /etc/kairo/internet.nft
-ip netns exec inet sh -c 'echo hello-from-internet | nc -l -p 8080' >/dev/null 2>&1 &
-# Forwarding last, once the NAT is in place: no packet may leave with B4's private address.
-echo 1 > /proc/sys/net/ipv4/ip_forward
-echo "KAIRO-RESULT aftr=ready"
-`;
-
-const AFTR_AFTER = `c() { ip netns exec inet nft list chain ip observe pre | sed -n "s/.*counter packets \\([0-9]*\\) .*$1.*/\\1/p"; }
-echo "KAIRO-RESULT internet_saw_public=$(c from-aftr-public)"
-echo "KAIRO-RESULT internet_saw_private=$(c from-b4-private)"
-echo "KAIRO-RESULT masquerade_packets=$(nft list chain ip nat postrouting | sed -n 's/.*counter packets \\([0-9]*\\) .*/\\1/p')"
 `;
 
 test('guest: DS-Lite B4 → AFTR (ipip6, NAT44) on the full kernel', { skip, timeout: 120_000 }, async () => {

@@ -135,6 +135,9 @@ export function renderFilterTable(m: NodeModel): string {
   }
 
   const dhcp6Clients = m.interfaces.filter((i) => i.ipv6Mode === 'dhcp').map((i) => i.device);
+  // The AFTR's encapsulated IPv4 (protocol 4, not /etc/protocols' "ipip" = 94). Replies would pass
+  // as established anyway; this lets in what the AFTR sends first (and flows older than conntrack's timeout).
+  const softwires = m.interfaces.filter((i) => i.dsLite).map((i) => `iifname ${q(i.device)} ip6 saddr ${i.dsLite!.aftr} meta l4proto 4 counter accept ${comment(`${i.dsLite!.path} (ipip from the AFTR)`)}`);
   const input = chain('input', [
     'ct state vmap { established : accept, related : accept, invalid : drop }',
     'iifname "lo" accept',
@@ -142,6 +145,7 @@ export function renderFilterTable(m: NodeModel): string {
     `icmpv6 type { ${ICMPV6_ERRORS.join(', ')} } accept ${comment('RFC 4890 errors')}`,
     `ip6 saddr fe80::/10 icmpv6 type { ${MLD_TYPES.join(', ')} } accept ${comment('RFC 4890 MLD')}`,
     ...(dhcp6Clients.length ? [`iifname ${ifnames(dhcp6Clients)} ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept ${comment('DHCPv6 client replies')}`] : []),
+    ...softwires,
     ...(inputDispatch.length ? [`iifname vmap {\n\t\t\t${inputDispatch.join(',\n\t\t\t')}\n\t\t}`] : []),
     ...policyLines(undefined, m.defaultAction, 'unzoned interface → router'),
   ], 'type filter hook input priority filter; policy drop;');
@@ -153,6 +157,15 @@ export function renderFilterTable(m: NodeModel): string {
     ...policyLines(undefined, m.defaultAction, 'unzoned interface'),
   ], 'type filter hook forward priority filter; policy drop;');
 
-  const body = [...m.sets.map(setDecl), ...forwardTargetSets(m), input, forward, ...chains].join('\n\n');
+  // Links with a smaller MTU than the LAN (softwires, later PPP): clamp the TCP MSS to the route's
+  // MTU in both directions, or large downloads stall where ICMP is filtered upstream.
+  const narrow = m.interfaces.filter((i) => i.dsLite).map((i) => i.dsLite!.tunnel);
+  const mss = narrow.length
+    ? [chain('mss_clamp', [
+      `oifname ${ifnames(narrow)} tcp flags syn tcp option maxseg size set rt mtu ${comment('MSS clamping (smaller MTU)')}`,
+      `iifname ${ifnames(narrow)} tcp flags syn tcp option maxseg size set rt mtu ${comment('MSS clamping (smaller MTU)')}`,
+    ], 'type filter hook forward priority mangle; policy accept;')]
+    : [];
+  const body = [...m.sets.map(setDecl), ...forwardTargetSets(m), input, forward, ...mss, ...chains].join('\n\n');
   return `table inet kairo {\n${body}\n}\n`;
 }

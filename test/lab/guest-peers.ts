@@ -1,0 +1,55 @@
+// The AFTR side of DS-Lite for full-kernel guest tests: decapsulates the softwire and NATs to its
+// public address; the "internet" host behind it counts packets by source address, so the NAT is
+// observed where it matters. Shared by the guest infrastructure test and the kairo-rendered B4 test.
+// b4 ==(link "access", IPv6 2001:db8:a::/64)== aftr --veth-- [netns "inet": 203.0.113.200 on lo]
+
+export const AFTR_NFT = `flush ruleset
+table ip nat {
+  chain postrouting {
+    type nat hook postrouting priority srcnat;
+    oifname "wan" ip saddr { 192.0.0.0/29, 192.168.0.0/16 } counter masquerade comment "DS-Lite NAT44"
+  }
+}
+`;
+
+export const INTERNET_NFT = `table ip observe {
+  chain pre {
+    type filter hook prerouting priority raw;
+    ip saddr 198.51.100.1 counter comment "from-aftr-public"
+    ip saddr { 192.0.0.0/29, 192.168.0.0/16 } counter comment "from-b4-private"
+  }
+}
+`;
+
+export const AFTR = `set -eu
+nft -f /etc/kairo/nftables.nft
+ip -6 addr add 2001:db8:a::1/64 dev b4side nodad
+ip -6 tunnel add dslite mode ipip6 local 2001:db8:a::1 remote 2001:db8:a::2 encaplimit none
+ip link set dslite mtu 1460 up
+ip addr add 192.0.0.1/29 dev dslite
+# A B4 that routes its LAN without NAT (seed 000) sends 192.168.x.x: back through the softwire.
+ip route add 192.168.0.0/16 dev dslite
+# The internet: a namespace behind a veth, its address on lo.
+ip netns add inet
+ip link add wan type veth peer name uplink netns inet
+ip addr add 198.51.100.1/24 dev wan
+ip link set wan up
+ip route add default via 198.51.100.2
+ip -n inet link set lo up
+ip -n inet link set dev uplink up
+ip -n inet addr add 198.51.100.2/24 dev uplink
+ip -n inet addr add 203.0.113.200/32 dev lo
+ip -n inet route add default via 198.51.100.1
+ip netns exec inet nft -f /etc/kairo/internet.nft
+ip netns exec inet sh -c 'echo hello-from-internet | nc -l -p 8080' >/dev/null 2>&1 &
+# Forwarding last, once the NAT is in place: no packet may leave with B4's private address.
+echo 1 > /proc/sys/net/ipv4/ip_forward
+echo "KAIRO-RESULT aftr=ready"
+`;
+
+export const AFTR_AFTER = `c() { ip netns exec inet nft list chain ip observe pre | sed -n "s/.*counter packets \\([0-9]*\\) .*$1.*/\\1/p"; }
+echo "KAIRO-RESULT internet_saw_public=$(c from-aftr-public)"
+echo "KAIRO-RESULT internet_saw_private=$(c from-b4-private)"
+echo "KAIRO-RESULT masquerade_packets=$(nft list chain ip nat postrouting | sed -n 's/.*counter packets \\([0-9]*\\) .*/\\1/p')"
+`;
+
