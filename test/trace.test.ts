@@ -190,7 +190,10 @@ test('ipoe-ha-pair: VRRP, ICMPv6 and DS-Lite to the router; the family of a rule
   expect(trace(m, 'enp3s0', 'icmp', '192.168.1.1', '192.168.2.10', { icmpType: 'echo-request' }), { verdict: 'accept', by: 'firewall.rules[0]', name: 'WAN_IN-30', oif: 'enp4s0' });
   expect(trace(m, 'enp3s0', 'tcp', '192.168.1.1', '192.168.2.10', { dport: 80 }), { verdict: 'drop', by: 'firewall.policies[2]', oif: 'enp4s0' });
   expect(trace(m, 'enp4s0', 'tcp', '192.168.2.10', '192.168.2.2', { dport: 22 }), { verdict: 'accept', by: 'firewall.policies[1]', hook: 'input' });
-  expect(trace(m, 'enp4s0', 'tcp', '192.168.2.10', '93.184.216.34', { dport: 443 }), { verdict: 'accept', by: 'firewall.policies[0]', oif: 'enp3s0' });
+  // IPv4 to the Internet leaves over the DS-Lite softwire, which is in the wan zone
+  expect(trace(m, 'enp4s0', 'tcp', '192.168.2.10', '93.184.216.34', { dport: 443 }), { verdict: 'accept', by: 'firewall.policies[0]', oif: 'ip6tnl1' });
+  // the AFTR's encapsulated IPv4 is let in by the softwire's own rule, before the zone rules
+  expect(trace(m, 'enp3s0', 'ipip', '2404:8e00::feed:100', '2001:db8:5::3', {}, local), { verdict: 'accept', by: 'base: interfaces.dmz.ds-lite (ipip from the AFTR)', hook: 'input' });
 });
 
 // --- inline sites

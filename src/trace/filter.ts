@@ -139,6 +139,10 @@ export function inputHook(m: NodeModel, flow: Flow, steps: TraceStep[]): Decisio
   if (dhcp6.includes(pkt.iif) && flow.family === 6 && contains(LINK_LOCAL, flow.src) && pkt.proto === 'udp' && pkt.sport === 547 && flow.dport === 546) {
     return base('input', `iifname "${pkt.iif}" ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept`, 'DHCPv6 client replies', step);
   }
+  const softwire = m.interfaces.find((i) => i.dsLite && i.device === pkt.iif);
+  if (softwire && flow.family === 6 && pkt.proto === 'ipip' && sameAddr(flow.src, softwire.dsLite!.aftr)) {
+    return base('input', `iifname "${pkt.iif}" ip6 saddr ${softwire.dsLite!.aftr} meta l4proto 4 accept`, `${softwire.dsLite!.path} (ipip from the AFTR)`, step);
+  }
   const zone = zoneOf(m, pkt.iif);
   if (!zone) return policyDecision(m, 'input', undefined, 'unzoned interface → router', (c, t, e) => step(c, `iifname "${pkt.iif}" is in no zone; ${t}`, e));
   const chain = ident('in', zone);
