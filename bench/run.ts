@@ -76,7 +76,9 @@ if (canLoad && have('dnsmasq') && have('udhcpc')) {
   const { readFileSync } = await import('node:fs');
   const { join } = await import('node:path');
   const { upLab, labDown } = await import('../src/lab/index.js');
-  const r = compileSite(readFileSync(join(import.meta.dirname, '..', 'examples', 'home-router.yaml'), 'utf8'), 'home-router.yaml');
+  const { fileReaderBeside } = await import('../src/config/files.js');
+  const ex = join(import.meta.dirname, '..', 'examples', 'home-router.yaml');
+  const r = compileSite(readFileSync(ex, 'utf8'), 'home-router.yaml', { readFile: fileReaderBeside(ex) });
   const ups: number[] = [];
   for (let i = 0; i < 3; i++) {
     const { plan, ms } = upLab(r, () => {});

@@ -4,6 +4,7 @@ import { loadSite, type SourceMap } from './config/load.js';
 import { hasErrors, sortDiagnostics, type Diagnostic } from './config/diagnostics.js';
 import type { Site } from './config/schema.js';
 import { includeSetFiles, type FileReader } from './config/include.js';
+import { resolveSiteSecrets } from './config/secrets.js';
 import { verifySite } from './model/verify.js';
 import { buildModels } from './model/build.js';
 import type { NodeModel } from './model/types.js';
@@ -25,16 +26,22 @@ export interface CompileResult {
 }
 
 export interface CompileOptions {
-  /** Reads files the site refers to (set lists), relative to the site file. */
+  /** Reads files the site refers to (set lists, secret files), relative to the site file. */
   readFile?: FileReader;
+  /** Environment variables, for secrets given as { env: NAME }. */
+  env?: (name: string) => string | undefined;
 }
 
 export function compileSite(text: string, file = 'site.yaml', opts: CompileOptions = {}): CompileResult {
   const loaded = loadSite(text, file);
   if (!loaded.site) return { ok: false, source: loaded.source, diagnostics: loaded.diagnostics, nodes: [] };
   const included = includeSetFiles(loaded.site, loaded.source, opts.readFile);
-  const diagnostics = sortDiagnostics([...loaded.diagnostics, ...included, ...verifySite(loaded.site, loaded.source)]);
+  const { secrets, diagnostics: secretDiags } = resolveSiteSecrets(loaded.site, loaded.source, {
+    readFile: (p) => opts.readFile?.(p),
+    env: (n) => opts.env?.(n),
+  });
+  const diagnostics = sortDiagnostics([...loaded.diagnostics, ...included, ...secretDiags, ...verifySite(loaded.site, loaded.source)]);
   if (hasErrors(diagnostics)) return { ok: false, site: loaded.site, source: loaded.source, diagnostics, nodes: [] };
-  const nodes = buildModels(loaded.site).map((model) => ({ node: model.node, model, artifacts: renderNode(model) }));
+  const nodes = buildModels(loaded.site, secrets).map((model) => ({ node: model.node, model, artifacts: renderNode(model) }));
   return { ok: true, site: loaded.site, source: loaded.source, diagnostics, nodes };
 }

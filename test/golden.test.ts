@@ -11,6 +11,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { compileSite } from '../src/pipeline.js';
+import { fileReaderBeside } from '../src/config/files.js';
 import { formatDiagnostic } from '../src/config/diagnostics.js';
 
 const dir = join(import.meta.dirname, 'golden');
@@ -53,8 +54,10 @@ for (const name of casesIn()) {
     const { preamble, sections } = parseCase(readFileSync(path, 'utf8'));
     const siteSec = sections.find((s) => s.head === 'site.yaml' || s.head.startsWith('site:'));
     assert.ok(siteSec, `${name}: no site section`);
-    const text = siteSec.head === 'site.yaml' ? siteSec.body : readFileSync(join(root, siteSec.head.slice(5).trim()), 'utf8');
-    const result = compileSite(text, 'site.yaml');
+    const sitePath = siteSec.head === 'site.yaml' ? join(dir, name) : join(root, siteSec.head.slice(5).trim());
+    const text = siteSec.head === 'site.yaml' ? siteSec.body : readFileSync(sitePath, 'utf8');
+    // Files a case refers to are read beside it (examples/ for the example cases); env is empty.
+    const result = compileSite(text, 'site.yaml', { readFile: fileReaderBeside(sitePath) });
     const expected = sections.filter((s) => s !== siteSec);
     assert.ok(expected.length > 0, `${name}: a case must expect something (diagnostics or files)`);
 

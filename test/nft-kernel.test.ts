@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileSite } from '../src/pipeline.js';
+import { fileReaderBeside } from '../src/config/files.js';
 import { have, isRoot, must, run } from '../src/lib/exec.js';
 
 const examples = join(import.meta.dirname, '..', 'examples');
@@ -28,7 +29,7 @@ const FOREIGN = `table ip docker_like {
 
 for (const file of readdirSync(examples).filter((f) => f.endsWith('.yaml')).sort()) {
   test(`nft accepts and atomically reloads ${file}`, { skip }, () => {
-    const result = compileSite(readFileSync(join(examples, file), 'utf8'), file);
+    const result = compileSite(readFileSync(join(examples, file), 'utf8'), file, { readFile: fileReaderBeside(join(examples, file)) });
     assert.ok(result.ok, result.diagnostics.map((d) => d.message).join('\n'));
     const ns = `kt-nft-${process.pid}`;
     run('ip', ['netns', 'del', ns]);

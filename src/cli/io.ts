@@ -1,6 +1,7 @@
 // CLI helpers: read a site file and compile it, printing diagnostics like a compiler.
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative } from 'node:path';
+import { relative } from 'node:path';
+import { fileReaderBeside } from '../config/files.js';
 import { compileSite, type CompileResult } from '../pipeline.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 
@@ -13,15 +14,8 @@ export function compileFile(file: string): CompileResult | undefined {
     return undefined;
   }
   const shown = relative(process.cwd(), file) || file;
-  const base = dirname(file);
-  const readFile = (p: string) => {
-    try {
-      return readFileSync(isAbsolute(p) ? p : join(base, p), 'utf8');
-    } catch {
-      return undefined;
-    }
-  };
-  const result = compileSite(text, shown.startsWith('..') ? file : shown, { readFile });
+  const readFile = fileReaderBeside(file);
+  const result = compileSite(text, shown.startsWith('..') ? file : shown, { readFile, env: (n) => process.env[n] });
   for (const d of result.diagnostics) console.error(formatDiagnostic(d));
   return result;
 }

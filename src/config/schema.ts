@@ -46,6 +46,14 @@ export const dsLiteSchema = z.strictObject({
   'wait-seconds': z.number().int().min(1).max(3600).optional().describe('how long to wait for a global IPv6 address before giving up; default 120'),
 });
 
+export const pppoeSchema = z.strictObject({
+  over: deviceName.describe('the Ethernet device that carries PPPoE (it gets no address of its own)'),
+  user: z.string().min(1).describe('PPP user name'),
+  password: secretSchema.describe('{ env: NAME } or { file: PATH }; never printed'),
+  mtu: z.number().int().min(576).max(1500).optional().describe('default 1492 (1500 less the 8-byte PPPoE header)'),
+  'service-name': z.string().optional(),
+});
+
 export const interfaceSchema = z.strictObject({
   device: perNode(deviceName).describe('kernel interface name, once or per node'),
   zone: name.describe('firewall zone this interface belongs to'),
@@ -65,6 +73,7 @@ export const interfaceSchema = z.strictObject({
   bridge: z.array(deviceName).optional().describe('make this a bridge with these member ports'),
   mtu: z.number().int().min(576).max(65535).optional(),
   routes: z.array(routeSchema).optional().describe('extra routes on this link'),
+  pppoe: pppoeSchema.optional().describe("dial PPPoE (seed 004); the interface's device is the PPP device, e.g. ppp0"),
   'ds-lite': dsLiteSchema.optional().describe('IPv4 over an ipip6 tunnel to an AFTR once this link has a global IPv6 address (IPoE, seed 000)'),
 });
 

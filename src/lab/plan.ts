@@ -41,6 +41,11 @@ export interface LabHost {
 export interface LabRouter {
   ns: string;
   node: string;
+  /** ip commands before the networkd files (devices the lab must stand in for). */
+  preLinks: string[][];
+  /** ip commands after them: what a daemon would configure that a namespace cannot run (PPP). */
+  emulate: string[][];
+  notes: string[];
   artifacts: Artifact[];
   /** Device → segment, for every interface the node has (bridges: their declared ports). */
   links: { dev: string; segment: string }[];
@@ -77,8 +82,16 @@ export function labPrefix(site: string): string {
 }
 
 function isUplink(i: IfaceModel): boolean {
-  return Boolean(i.gateway4 || i.peer4 || i.gateway6 || i.ipv4Dhcp || i.ipv6Mode === 'slaac' || i.ipv6Mode === 'dhcp');
+  return Boolean(i.gateway4 || i.peer4 || i.gateway6 || i.ipv4Dhcp || i.pppoe || i.ipv6Mode === 'slaac' || i.ipv6Mode === 'dhcp');
 }
+
+/**
+ * PPP in a namespace: this kernel has no PPP, so the PPP device is a point-to-point link with the
+ * addresses IPCP would give, and the default route pppd's `defaultroute` sets. Everything above
+ * it (zones by device name, NAT, MSS clamping) is the rendered ruleset as is; PPPoE itself is
+ * proven in a full-kernel guest (test/lab/guest-pppoe.test.ts).
+ */
+export const PPP_EMULATION = { isp: '100.64.0.1', router: '100.64.0.2' };
 
 /** Every prefix the site uses, so lab-chosen addresses never collide with the user's. */
 function usedPrefixes(models: NodeModel[]): Cidr[] {
@@ -137,6 +150,14 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
     node: m.node,
     artifacts: artifacts.get(m.node) ?? [],
     links: m.interfaces.flatMap((i) => (i.bridge ? i.bridge.map((dev) => ({ dev, segment: i.key })) : [{ dev: i.device, segment: i.key }])),
+    preLinks: m.interfaces.filter((i) => i.pppoe).map((i) => ['link', 'add', i.pppoe!.over, 'type', 'veth', 'peer', 'name', `${i.pppoe!.over.slice(0, 12)}-lb`]),
+    emulate: m.interfaces.filter((i) => i.pppoe).flatMap((i) => [
+      ['addr', 'add', `${PPP_EMULATION.router}/32`, 'peer', `${PPP_EMULATION.isp}/32`, 'dev', i.device],
+      ['link', 'set', i.device, 'mtu', String(i.pppoe!.mtu)],
+      ['link', 'set', i.device, 'up'],
+      ['route', 'add', 'default', 'dev', i.device],
+    ]),
+    notes: m.interfaces.filter((i) => i.pppoe).map((i) => `${m.node}: ${i.device} stands in for PPPoE over ${i.pppoe!.over} as a point-to-point link (${PPP_EMULATION.router} ↔ ${PPP_EMULATION.isp}); PPP itself is proven in the full-kernel guest`),
     // The router answers on the ports its input rules open, so "allow" checks get a real answer.
     serve: routerServices(m),
   }));
@@ -164,8 +185,10 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
     const routes: string[][] = [];
     let dhcp4: IspPlan['dhcp4'];
     let ra: IspPlan['ra'];
-    const routerUp4 = up.ipv4[0];
-    if (up.gateway4 || up.peer4) {
+    const routerUp4 = up.pppoe ? parseCidr(`${PPP_EMULATION.router}/32`)! : up.ipv4[0];
+    if (up.pppoe) {
+      addrs.push([`${PPP_EMULATION.isp}/32`, 'peer', `${PPP_EMULATION.router}/32`]);
+    } else if (up.gateway4 || up.peer4) {
       const gw = (up.peer4 ?? up.gateway4)!;
       if (routerUp4 && routerUp4.prefix < 31 && contains(routerUp4, parseAddress(gw)!.addr)) addrs.push([`${gw}/${routerUp4.prefix}`]);
       else {

@@ -136,6 +136,7 @@ export function labUp(plan: LabPlan, say: Log): void {
       writeFileSync(target, a.content, { mode: a.mode });
     }
     for (const l of r.links) toSwitch(r.ns, l.dev, l.segment);
+    for (const cmd of r.preLinks) ipn(r.ns, ...cmd);
     const nd = networkdToIp(r.artifacts);
     for (const br of nd.bridges) ipn(r.ns, 'link', 'add', br, 'type', 'bridge');
     // Hosts that plug straight into this router's bridges (bridges without declared ports).
@@ -146,6 +147,8 @@ export function labUp(plan: LabPlan, say: Log): void {
       ipn(r.ns, 'link', 'set', rb.port, 'up');
     }
     for (const cmd of nd.commands) ipn(r.ns, ...cmd);
+    for (const note of r.notes) log(note);
+    for (const cmd of r.emulate) ipn(r.ns, ...cmd);
     // sysctl before anything listens to RAs (accept_ra=2 must be in place when they arrive).
     must('sysctl', ['-q', '-p', join(root, SYSCTL_PATH)], { netns: r.ns });
     const nft = run('nft', ['-f', join(root, NFT_PATH)], { netns: r.ns });

@@ -2,6 +2,7 @@
 import type { Site, RuleConfig } from '../config/schema.js';
 import { parseAddress, parseCidr, parseEndpoint, type Family } from '../lib/ip.js';
 import { resolveAftr } from '../features/ds-lite/aftr.js';
+import type { Secrets } from '../config/secrets.js';
 import { formatPath } from '../config/diagnostics.js';
 import {
   ANY, ROUTER, asList, familyOfMatch, interfacesOn, nodeNames, parsedStatic, pick, zoneNames,
@@ -10,8 +11,8 @@ import type {
   AddrMatch, FilterRule, ForwardModel, IfaceModel, NodeModel, PairPolicy, ZonePair,
 } from './types.js';
 
-export function buildModels(site: Site): NodeModel[] {
-  return nodeNames(site).map((n) => buildNodeModel(site, n));
+export function buildModels(site: Site, secrets: Secrets = new Map()): NodeModel[] {
+  return nodeNames(site).map((n) => buildNodeModel(site, n, secrets));
 }
 
 function ipMode(v: unknown): 'static' | 'slaac' | 'dhcp' | 'none' {
@@ -20,7 +21,7 @@ function ipMode(v: unknown): 'static' | 'slaac' | 'dhcp' | 'none' {
   return 'static';
 }
 
-export function buildNodeModel(site: Site, node: string): NodeModel {
+export function buildNodeModel(site: Site, node: string, secrets: Secrets = new Map()): NodeModel {
   const interfaces: IfaceModel[] = interfacesOn(site, node).map(([key, iface, device]) => {
     const v4 = pick(iface.ipv4, node);
     const v6 = pick(iface.ipv6, node);
@@ -43,6 +44,15 @@ export function buildNodeModel(site: Site, node: string): NodeModel {
       bridge: iface.bridge,
       mtu: iface.mtu,
       routes: iface.routes ?? [],
+      pppoe: iface.pppoe && {
+        over: iface.pppoe.over,
+        user: iface.pppoe.user,
+        password: secrets.get(formatPath(['interfaces', key, 'pppoe', 'password']))!,
+        mtu: iface.pppoe.mtu ?? 1492,
+        serviceName: iface.pppoe['service-name'],
+        unit: Number(/^ppp(\d+)$/.exec(device)?.[1] ?? 0),
+        path: formatPath(['interfaces', key, 'pppoe']),
+      },
       dsLite: iface['ds-lite'] && {
         tunnel: iface['ds-lite'].tunnel ?? 'dslite0',
         aftr: resolveAftr(iface['ds-lite'].aftr)!,
@@ -128,7 +138,7 @@ export function buildNodeModel(site: Site, node: string): NodeModel {
       // "Public" = the forward's own address, else the static addresses of the arrival interfaces;
       // with a dynamic uplink (DHCP, PPPoE) any local address stands for it.
       const statics = fromIfaces.flatMap((x) => (family === 4 ? x.ipv4 : x.ipv6)).map((c) => c.addr.toString());
-      const dynamic = fromIfaces.some((x) => (family === 4 ? x.ipv4Dhcp : x.ipv6Mode === 'slaac' || x.ipv6Mode === 'dhcp'));
+      const dynamic = fromIfaces.some((x) => (family === 4 ? x.ipv4Dhcp || Boolean(x.pppoe) : x.ipv6Mode === 'slaac' || x.ipv6Mode === 'dhcp'));
       const publicAddresses = destination ? [destination] : dynamic || statics.length === 0 ? 'local' : statics;
       const sources = insideIfaces.flatMap((x) => (family === 4 ? x.ipv4 : x.ipv6)).map((c) => c.network);
       if (insideIfaces.length > 0) hairpin = { devices: insideIfaces.map((x) => x.device), publicAddresses, sources };

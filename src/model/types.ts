@@ -1,5 +1,6 @@
 // The per-node model: everything resolved (devices, zones, families, addresses), no text yet.
 import type { Cidr, Endpoint, Family } from '../lib/ip.js';
+import type { Secret } from '../config/secret.js';
 
 export interface IfaceModel {
   key: string;
@@ -18,6 +19,8 @@ export interface IfaceModel {
   bridge?: string[];
   mtu?: number;
   routes: { to: string; via?: string; metric?: number }[];
+  /** PPPoE: `device` is the PPP device (pppN); the session runs over the Ethernet device `over`. */
+  pppoe?: { over: string; user: string; password: Secret; mtu: number; serviceName?: string; unit: number; path: string };
   /** IPv4 over an ipip6 softwire to an AFTR (RFC 6333): the tunnel device joins this interface's zone. */
   dsLite?: { tunnel: string; aftr: string; mtu: number; waitSeconds: number; path: string };
 }

@@ -119,6 +119,17 @@ function checkInterfaces(site: Site, nodes: string[], declaredZones: string[] | 
         c.error('address.outside-subnet', [...base, 'gateway6'], `gateway ${iface.gateway6} is outside ${v6.map((n) => n.network).join(', ')}`, 'use the router\'s link-local address (e.g. fe80::1) or fix the prefix');
       }
     }
+    const ppp = iface.pppoe;
+    if (ppp) {
+      for (const node of nodes) {
+        const dev = pick(iface.device, node);
+        if (dev !== undefined && !/^ppp\d+$/.test(dev)) c.error('pppoe.device', [...base, 'device'], `a PPPoE interface's device is the PPP device (ppp0, ppp1, …), not '${dev}'`, `write 'device: ppp0' and 'pppoe: { over: ${dev}, … }'`);
+      }
+      if (staticAddresses(iface.ipv4).length || iface.gateway4 || iface.ipv4 === 'dhcp') c.error('pppoe.static-address', [...base, 'ipv4'], 'PPP negotiates the address and the default route; a PPPoE interface takes no ipv4 or gateway4', 'remove ipv4 and gateway4 from this interface');
+      if (Object.values(site.interfaces).some((o) => o !== iface && Object.values(isPerNodeMap(o.device) ? o.device : { x: o.device }).includes(ppp.over))) {
+        c.error('pppoe.over-in-use', [...base, 'pppoe', 'over'], `${ppp.over} is configured as an interface of its own; PPPoE needs it bare`, 'remove that interface: the PPP device carries the zone and the addresses');
+      }
+    }
     const ds = iface['ds-lite'];
     if (ds) {
       if (!resolveAftr(ds.aftr)) c.error('ds-lite.aftr-invalid', [...base, 'ds-lite', 'aftr'], `'${ds.aftr}' is neither an IPv6 address nor a known AFTR`, `use an IPv6 address or one of ${Object.keys(AFTR_PRESETS).join(', ')}`);

@@ -9,6 +9,7 @@ import { renderNetworkd } from '../features/interfaces/networkd.js';
 import { renderBootUnit } from '../features/boot/render.js';
 import { renderRoutedHosts } from '../features/routed-hosts/render.js';
 import { renderDsLite } from '../features/ds-lite/render.js';
+import { renderPppoe } from '../features/pppoe/render.js';
 
 export const NFT_PATH = '/etc/kairo/nftables.nft';
 export const SYSCTL_PATH = '/etc/sysctl.d/90-kairo.conf';
@@ -32,5 +33,6 @@ export function renderNode(m: NodeModel): Artifact[] {
     renderBootUnit(hash, NFT_PATH, SYSCTL_PATH),
     ...renderRoutedHosts(m, hash),
     ...renderDsLite(m, hash),
+    ...renderPppoe(m, hash),
   ];
 }

@@ -63,6 +63,8 @@ function candidates(i: IfaceModel, family: Family): Candidate[] {
   if (family === 4 && i.dsLite) {
     // The DS-Lite unit moves the IPv4 default route onto the softwire.
     out.push({ device: i.dsLite.tunnel, prefix: 0, net: any, text: `default over the DS-Lite softwire ${i.dsLite.tunnel} (${i.dsLite.path})` });
+  } else if (family === 4 && i.pppoe) {
+    add(any, `default over PPPoE on ${i.device} (${i.path}.pppoe: pppd's defaultroute)`);
   } else if (family === 4) {
     if (i.gateway4) add(any, `default via ${i.gateway4} on ${i.device} (${i.path}.gateway4)`);
     else if (i.ipv4Dhcp) add(any, `default from DHCP on ${i.device} (${i.path}.ipv4)`);

@@ -53,3 +53,16 @@ echo "KAIRO-RESULT internet_saw_private=$(c from-b4-private)"
 echo "KAIRO-RESULT masquerade_packets=$(nft list chain ip nat postrouting | sed -n 's/.*counter packets \\([0-9]*\\) .*/\\1/p')"
 `;
 
+
+// The PPPoE access concentrator: pppoe-server (user-space: pppd over a pty, ppp_async) hands out
+// 10.64.0.2 with itself at 10.64.0.1, PAP against /etc/ppp/pap-secrets, and serves TCP 8080. It
+// loads /etc/kairo/observe.nft first, so a test can count what arrives.
+export const AC_OPTIONS = 'require-pap\nlcp-echo-interval 10\nlcp-echo-failure 3\nmtu 1492\nmru 1492\n';
+
+export const AC = `set -eu
+nft -f /etc/kairo/observe.nft
+pppoe-server -I lan -L 10.64.0.1 -R 10.64.0.2 -N 4 -C kairo-ac -S isp -O /etc/ppp/pppoe-server-options
+(while :; do echo hello-over-ppp | nc -l -p 8080 >/dev/null 2>&1; done) &
+echo "KAIRO-RESULT ac=ready"
+`;
+

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildGuestKernel, guestReport, guestsAvailable, newcArchive, runGuests, type GuestResult } from '../../src/lab/guest.js';
 import { isRoot, run } from '../../src/lib/exec.js';
-import { AFTR, AFTR_AFTER, AFTR_NFT, INTERNET_NFT } from './guest-peers.js';
+import { AC, AC_OPTIONS, AFTR, AFTR_AFTER, AFTR_NFT, INTERNET_NFT } from './guest-peers.js';
 
 function guestSkip(): string | false {
   let a = guestsAvailable();
@@ -172,13 +172,6 @@ const AC_OBSERVE = `table inet observe {
 }
 `;
 
-const AC = `set -eu
-nft -f /etc/kairo/observe.nft
-pppoe-server -I lan -L 10.64.0.1 -R 10.64.0.2 -N 4 -C kairo-ac -S isp -O /etc/ppp/pppoe-server-options
-(while :; do echo hello-over-ppp | nc -l -p 8080 >/dev/null 2>&1; done) &
-echo "KAIRO-RESULT ac=ready"
-`;
-
 const AC_AFTER = `c() { nft list chain inet observe in | sed -n "s/.*counter packets \\([0-9]*\\) .*$1.*/\\1/p"; }
 echo "KAIRO-RESULT syn_mss1360=$(c mss1360)"
 echo "KAIRO-RESULT syn_mss1460=$(c mss1460)"
@@ -191,7 +184,7 @@ test('guest: PPPoE client ↔ access concentrator (PAP, ppp0, MSS clamp) on the 
   const rs = await runGuests([
     { name: 'client', script: CLIENT, modules: ['pppoe', 'nf_tables'], nics: [{ id: 'wan', link: 'dsl' }], files: { '/etc/ppp/pap-secrets': SECRETS, '/etc/kairo/nftables.nft': CLIENT_NFT } },
     { name: 'ac', script: AC, after: AC_AFTER, serve: true, modules: ['ppp_generic', 'ppp_async', 'nf_tables'], nics: [{ id: 'lan', link: 'dsl' }],
-      files: { '/etc/ppp/pap-secrets': SECRETS, '/etc/ppp/pppoe-server-options': 'require-pap\nlcp-echo-interval 10\nlcp-echo-failure 3\nmtu 1492\nmru 1492\n', '/etc/kairo/observe.nft': AC_OBSERVE } },
+      files: { '/etc/ppp/pap-secrets': SECRETS, '/etc/ppp/pppoe-server-options': AC_OPTIONS, '/etc/kairo/observe.nft': AC_OBSERVE } },
   ], TIMEOUT);
   timing('PPPoE', rs, t0);
   const c = byName(rs, 'client').markers;

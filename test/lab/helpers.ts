@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileSite, type CompileResult } from '../../src/pipeline.js';
+import { fileReaderBeside } from '../../src/config/files.js';
 import { have, isRoot, run } from '../../src/lib/exec.js';
 
 export const root = join(import.meta.dirname, '..', '..');
@@ -17,7 +18,7 @@ export function exampleText(name: string, edit: (text: string) => string = (t) =
 }
 
 export function example(name: string, edit: (text: string) => string = (t) => t): CompileResult {
-  const r = compileSite(exampleText(name, edit), `${name}.yaml`);
+  const r = compileSite(exampleText(name, edit), `${name}.yaml`, { readFile: fileReaderBeside(join(root, 'examples', `${name}.yaml`)) });
   if (!r.ok) throw new Error(r.diagnostics.map((d) => `${d.path}: ${d.message}`).join('\n'));
   return r;
 }

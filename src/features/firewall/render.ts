@@ -159,7 +159,7 @@ export function renderFilterTable(m: NodeModel): string {
 
   // Links with a smaller MTU than the LAN (softwires, later PPP): clamp the TCP MSS to the route's
   // MTU in both directions, or large downloads stall where ICMP is filtered upstream.
-  const narrow = m.interfaces.filter((i) => i.dsLite).map((i) => i.dsLite!.tunnel);
+  const narrow = [...m.interfaces.filter((i) => i.pppoe).map((i) => i.device), ...m.interfaces.filter((i) => i.dsLite).map((i) => i.dsLite!.tunnel)];
   const mss = narrow.length
     ? [chain('mss_clamp', [
       `oifname ${ifnames(narrow)} tcp flags syn tcp option maxseg size set rt mtu ${comment('MSS clamping (smaller MTU)')}`,

@@ -50,6 +50,7 @@ export function renderNetworkd(m: NodeModel, head: string): Artifact[] {
   const out: Artifact[] = [];
   const file = (path: string, content: string): Artifact => ({ path, content: head + content, mode: 0o644, owner: 'interfaces', reload: 'networkd' });
   for (const i of m.interfaces) {
+    if (i.pppoe) continue; // pppd brings the PPP device up; its carrier's file comes from features/pppoe
     if (i.bridge) {
       out.push(file(`${NETWORKD_DIR}/40-kairo-${i.device}.netdev`, section('NetDev', [['Name', i.device], ['Kind', 'bridge']]) + '\n' + section('Bridge', [['STP', 'no']])));
       for (const port of i.bridge) {

@@ -13,7 +13,8 @@ export function sysctlEntries(m: NodeModel): [string, string][] {
     ['net.ipv4.ip_forward', m.sysctl.ipv4Forwarding ? '1' : '0'],
     ['net.ipv6.conf.all.forwarding', m.sysctl.ipv6Forwarding ? '1' : '0'],
   ];
-  for (const i of m.interfaces) {
+  // A PPP device exists only while the session is up: per-device keys would fail at boot and apply.
+  for (const i of m.interfaces.filter((x) => !x.pppoe)) {
     // The kernel ignores RAs on a forwarding interface unless accept_ra is 2.
     if (i.acceptRa && m.sysctl.ipv6Forwarding) out.push([key('net', 'ipv6', 'conf', i.device, 'accept_ra'), '2']);
     if (i.rpFilter) out.push([key('net', 'ipv4', 'conf', i.device, 'rp_filter'), String(RP[i.rpFilter])]);

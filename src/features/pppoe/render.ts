@@ -1,0 +1,66 @@
+// PPPoE (seed 004): a pppd peer using the kernel's PPPoE through the rp-pppoe plugin, kept up by a
+// systemd unit; the Ethernet device under it gets no address. The firewall and NAT follow the PPP
+// device (zones name it), and TCP MSS is clamped to its smaller MTU.
+import type { IfaceModel, NodeModel } from '../../model/types.js';
+import type { Artifact } from '../../render/artifact.js';
+
+export const PEERS_DIR = '/etc/ppp/peers';
+
+function quote(s: string): string {
+  // pppd's option parser: double quotes, backslash escapes.
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+export function peerName(i: IfaceModel): string {
+  return `kairo-${i.key}`;
+}
+
+export function peerFile(i: IfaceModel, head: string): string {
+  const p = i.pppoe!;
+  return `${head}# PPPoE for ${i.path} over ${p.over}. Contains the password: mode 0600.
+plugin rp-pppoe.so
+nic-${p.over}
+${p.serviceName ? `rp_pppoe_service ${quote(p.serviceName)}\n` : ''}user ${quote(p.user)}
+password ${quote(p.password.reveal())}
+unit ${p.unit}
+noauth
+hide-password
+noipdefault
+defaultroute
+persist
+maxfail 0
+holdoff 5
+mtu ${p.mtu}
+mru ${p.mtu}
+lcp-echo-interval 20
+lcp-echo-failure 3
+noaccomp
+default-asyncmap
+`;
+}
+
+export function renderPppoe(m: NodeModel, head: string): Artifact[] {
+  return m.interfaces.filter((i) => i.pppoe).flatMap((i) => {
+    const p = i.pppoe!;
+    const unit = `${head}[Unit]
+Description=kairo: PPPoE ${i.device} over ${p.over} (${i.path})
+Wants=network.target
+After=network.target kairo-boot.service
+
+[Service]
+Type=simple
+ExecStart=/usr/sbin/pppd call ${peerName(i)} nodetach
+Restart=always
+RestartSec=5
+
+[Install]
+WantedBy=multi-user.target
+`;
+    const carrier = `${head}[Match]\nName=${p.over}\n\n[Network]\nDescription=kairo carrier of ${i.path} (PPPoE, no addresses)\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n`;
+    return [
+      { path: `${PEERS_DIR}/${peerName(i)}`, content: peerFile(i, head), mode: 0o600, owner: 'pppoe', reload: 'none' as const, sensitive: true },
+      { path: `/etc/systemd/system/kairo-pppoe-${i.key}.service`, content: unit, mode: 0o644, owner: 'pppoe', reload: 'none' as const },
+      { path: `/etc/systemd/network/40-kairo-${p.over}.network`, content: carrier, mode: 0o644, owner: 'pppoe', reload: 'networkd' as const },
+    ];
+  });
+}
