@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileSite } from '../src/pipeline.js';
+import { fileReaderBeside } from '../src/config/files.js';
 import { rulesetDelta } from '../src/render/nft-delta.js';
 import { have, isRoot, must, run } from '../src/lib/exec.js';
 import { generatedSite } from '../bench/sites.js';
@@ -14,7 +15,8 @@ const skip = !isRoot() ? 'skipped: needs root for network namespaces' : !have('n
 const ex = (name: string) => readFileSync(join(import.meta.dirname, '..', 'examples', `${name}.yaml`), 'utf8');
 
 function nftOf(text: string, files: Record<string, string> = {}): string {
-  const r = compileSite(text, 'x.yaml', { readFile: (p) => files[p] });
+  const beside = fileReaderBeside(join(import.meta.dirname, '..', 'examples', 'x.yaml'));
+  const r = compileSite(text, 'x.yaml', { readFile: (p) => files[p] ?? beside(p) });
   assert.ok(r.ok, r.diagnostics.map((d) => d.message).join('\n'));
   return r.nodes[0].artifacts.find((a) => a.reload === 'nftables')!.content;
 }

@@ -36,15 +36,15 @@ function expect(r: TraceResult, want: { verdict: string; by: string; name?: stri
   if ('oif' in want) assert.equal(r.oif, want.oif);
 }
 
-// --- home-router: lan enp2s0 10.0.0.1/24, wan enp1s0 DHCP; lan→wan accept (policies[0]),
+// --- home-router: lan enp2s0 10.0.0.1/24, wan ppp0 (PPPoE over enp1s0); lan→wan accept (policies[0]),
 // lan→router drop (policies[1]), wan→router drop (policies[2]), wan→lan drop (policies[3]).
 test('home-router: LAN client to the Internet is accepted by the lan→wan policy and masqueraded', () => {
   const r = trace(example('home-router'), 'enp2s0', 'tcp', '10.0.0.50', '203.0.113.200', { sport: 40000, dport: 443 });
-  expect(r, { verdict: 'accept', by: 'firewall.policies[0]', hook: 'forward', oif: 'enp1s0' });
+  expect(r, { verdict: 'accept', by: 'firewall.policies[0]', hook: 'forward', oif: 'ppp0' });
   assert.equal(r.dnat, undefined);
   assert.deepEqual(r.snat, { kind: 'masquerade', to: undefined, path: 'nat.masquerade[0]' });
   // the route is the DHCP default on the uplink
-  assert.ok(r.steps.some((s) => s.table === 'routing' && /DHCP on enp1s0/.test(s.text)));
+  assert.ok(r.steps.some((s) => s.table === 'routing' && /PPPoE on ppp0/.test(s.text)));
 });
 
 test('home-router: router services — ssh from the LAN by its rule, from the WAN by the logged policy', () => {
@@ -52,7 +52,7 @@ test('home-router: router services — ssh from the LAN by its rule, from the WA
   expect(trace(m, 'enp2s0', 'tcp', '10.0.0.50', '10.0.0.1', { dport: 22 }), { verdict: 'accept', by: 'firewall.rules[0]', name: 'ssh-from-lan', hook: 'input', oif: undefined });
   // source outside 10.0.0.0/24: ssh-from-lan does not match, nor ping/dns/dhcp; lan→router policy drops
   expect(trace(m, 'enp2s0', 'tcp', '192.168.7.7', '10.0.0.1', { dport: 22 }), { verdict: 'drop', by: 'firewall.policies[1]', hook: 'input' });
-  const wan = trace(m, 'enp1s0', 'tcp', '198.51.100.7', '10.0.0.1', { dport: 22 });
+  const wan = trace(m, 'ppp0', 'tcp', '198.51.100.7', '10.0.0.1', { dport: 22 });
   expect(wan, { verdict: 'drop', by: 'firewall.policies[2]', hook: 'input' });
   assert.ok(wan.steps.some((s) => s.chain === 'in_wan' && s.text.includes('[WAN_LOCAL-default-D] ')), 'the policy logs before dropping');
   expect(trace(m, 'enp2s0', 'udp', '10.0.0.50', '10.0.0.1', { dport: 53 }), { verdict: 'accept', by: 'firewall.rules[2]', name: 'dns' });
@@ -63,20 +63,20 @@ test('home-router: router services — ssh from the LAN by its rule, from the WA
 
 test('home-router: conntrack state decides before the zones; new WAN→LAN is dropped by its policy', () => {
   const m = example('home-router');
-  const est = trace(m, 'enp1s0', 'tcp', '203.0.113.200', '10.0.0.50', { sport: 443, dport: 40000, state: 'established' });
+  const est = trace(m, 'ppp0', 'tcp', '203.0.113.200', '10.0.0.50', { sport: 443, dport: 40000, state: 'established' });
   expect(est, { verdict: 'accept', by: 'base: ct state established', hook: 'forward', oif: 'enp2s0' });
-  expect(trace(m, 'enp1s0', 'tcp', '203.0.113.200', '10.0.0.50', { sport: 443, dport: 40000, state: 'related' }), { verdict: 'accept', by: 'base: ct state related' });
-  expect(trace(m, 'enp1s0', 'tcp', '203.0.113.200', '10.0.0.50', { sport: 443, dport: 40000, state: 'invalid' }), { verdict: 'drop', by: 'base: ct state invalid' });
-  expect(trace(m, 'enp1s0', 'tcp', '203.0.113.200', '10.0.0.50', { dport: 80 }), { verdict: 'drop', by: 'firewall.policies[3]', oif: 'enp2s0' });
+  expect(trace(m, 'ppp0', 'tcp', '203.0.113.200', '10.0.0.50', { sport: 443, dport: 40000, state: 'related' }), { verdict: 'accept', by: 'base: ct state related' });
+  expect(trace(m, 'ppp0', 'tcp', '203.0.113.200', '10.0.0.50', { sport: 443, dport: 40000, state: 'invalid' }), { verdict: 'drop', by: 'base: ct state invalid' });
+  expect(trace(m, 'ppp0', 'tcp', '203.0.113.200', '10.0.0.50', { dport: 80 }), { verdict: 'drop', by: 'firewall.policies[3]', oif: 'enp2s0' });
   // new WAN→router established ssh reply is input
-  expect(trace(m, 'enp1s0', 'tcp', '198.51.100.7', '10.0.0.1', { sport: 22, dport: 50000, state: 'established' }), { verdict: 'accept', by: 'base: ct state established', hook: 'input' });
+  expect(trace(m, 'ppp0', 'tcp', '198.51.100.7', '10.0.0.1', { sport: 22, dport: 50000, state: 'established' }), { verdict: 'accept', by: 'base: ct state established', hook: 'input' });
 });
 
-test('home-router: the DHCP address is unknown offline; given as a local address it is the router', () => {
+test('home-router: the PPP address is unknown offline; given as a local address it is the router', () => {
   const m = example('home-router');
   // Without it, 203.0.113.9 is routed back out of the uplink: wan→wan has no chain
-  expect(trace(m, 'enp1s0', 'tcp', '198.51.100.7', '203.0.113.9', { dport: 22 }), { verdict: 'drop', by: 'firewall.default (wan → unlisted)', hook: 'forward', oif: 'enp1s0' });
-  expect(trace(m, 'enp1s0', 'tcp', '198.51.100.7', '203.0.113.9', { dport: 22 }, { localAddresses: ['203.0.113.9'] }), { verdict: 'drop', by: 'firewall.policies[2]', hook: 'input' });
+  expect(trace(m, 'ppp0', 'tcp', '198.51.100.7', '203.0.113.9', { dport: 22 }), { verdict: 'drop', by: 'firewall.default (wan → unlisted)', hook: 'forward', oif: 'ppp0' });
+  expect(trace(m, 'ppp0', 'tcp', '198.51.100.7', '203.0.113.9', { dport: 22 }, { localAddresses: ['203.0.113.9'] }), { verdict: 'drop', by: 'firewall.policies[2]', hook: 'input' });
   // IPv6: the site has none, so ipv6 forwarding is off
   expect(trace(m, 'enp2s0', 'tcp', 'fd00::5', '2001:db8::1', { dport: 443 }), { verdict: 'drop', by: 'routing: forwarding off (sysctl.ipv6-forwarding)' });
 });
@@ -416,10 +416,10 @@ const kairo = (...args: string[]) => spawnSync(process.execPath, [join(root, 'bi
 test('kairo trace: exit 0 on accept, 3 on drop, with the verdict line', () => {
   const ok = kairo('examples/home-router.yaml', '--iif', 'enp2s0', '--src', '10.0.0.50', '--dst', '203.0.113.200', '--proto', 'tcp', '--dport', '443');
   assert.equal(ok.status, 0, ok.stderr);
-  assert.match(ok.stdout, /^verdict: accept by firewall\.policies\[0\] \(forward enp2s0 → enp1s0, masquerade\)$/m);
+  assert.match(ok.stdout, /^verdict: accept by firewall\.policies\[0\] \(forward enp2s0 → ppp0, masquerade\)$/m);
   const drop = kairo('examples/home-router.yaml', '--from', 'wan', '--src', '198.51.100.7', '--dst', '10.0.0.1', '--proto', 'tcp', '--dport', '22');
   assert.equal(drop.status, 3, drop.stderr);
-  assert.match(drop.stdout, /^verdict: drop by firewall\.policies\[2\] \(input enp1s0\)$/m);
+  assert.match(drop.stdout, /^verdict: drop by firewall\.policies\[2\] \(input ppp0\)$/m);
   const fwd = kairo('examples/cloud-nat-instance.yaml', '--from', 'wan', '--src', '198.51.100.7', '--dst', '10.0.0.1', '--proto', 'tcp', '--dport', '8001');
   assert.equal(fwd.status, 0, fwd.stderr);
   assert.match(fwd.stdout, /^verdict: accept by nat\.forwards \(forward eth0 → eth1, dnat to 10\.0\.1\.1:80 by nat\.forwards\[0\] PortMapping\)$/m);
