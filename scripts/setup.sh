@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 need=()
 # command:package — the renderer's checks need nft; the lab needs the rest.
 for pair in nft:nftables ip:iproute2 ss:iproute2 dnsmasq:dnsmasq-base radvd:radvd udhcpc:udhcpc ping:iputils-ping \
-            nmap:nmap iperf3:iperf3 ethtool:ethtool iptables:iptables; do
+            nmap:nmap iperf3:iperf3 ethtool:ethtool iptables:iptables pppd:ppp systemd-analyze:systemd; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
