@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+npx --no-install tsc -p tsconfig.check.json
 files=$(find test -name '*.test.ts' | sort)
 exec node --import tsx --test --test-concurrency=1 ${TEST_ONLY:-$files}

@@ -15,13 +15,16 @@ import type { Artifact } from '../../src/render/artifact.js';
 import type { LabPlan } from '../../src/lab/plan.js';
 import { must, run } from '../../src/lib/exec.js';
 import { example, exampleText, labSkip, root } from './helpers.js';
-import { rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const skip = labSkip();
 const base = example('home-router');
 const addNtp = (t: string) => t.replace('  rules:\n', '  rules:\n    - { name: ntp, from: lan, to: router, proto: udp, port: 123, action: accept }\n');
 const withNtp = example('home-router', addNtp);
-const ntpFile = `/tmp/kairo-apply-${process.pid}-ntp.yaml`;
+// The CLI reads the site from a file, and the PPPoE password from the file beside it.
+const ntpDir = mkdtempSync(join(tmpdir(), 'kairo-apply-'));
+const ntpFile = join(ntpDir, 'home-router.yaml');
 const lanBlocked = example('home-router', (t) => t.replace('    - { from: lan, to: wan, action: accept }', '    - { from: lan, to: wan, action: drop }'));
 const arts = (r: typeof base) => r.nodes[0].artifacts;
 const meta = { site: 'home', node: 'router' };
@@ -78,13 +81,14 @@ before(() => {
   plan = upLab(base, () => {}).plan;
   target = new NetnsTarget(plan.routers[0].ns, join('/run/kairo-lab', plan.prefix, 'router'));
   writeFileSync(ntpFile, exampleText('home-router', addNtp));
+  copyFileSync(join(root, 'examples', 'home-router.pppoe-password'), join(ntpDir, 'home-router.pppoe-password'));
   const r = apply(target, arts(base), meta);
   assert.equal(r.generation, 1);
 });
 
 after(() => {
   if (plan) labDown(plan.prefix);
-  rmSync(ntpFile, { force: true });
+  rmSync(ntpDir, { recursive: true, force: true });
 });
 
 test('apply: a ruleset nft rejects changes nothing', { skip }, () => {
