@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { labDown, testLab, upLab } from '../../src/lab/index.js';
 import { example, labSkip } from './helpers.js';
+import { probeKernelFeatures } from '../../src/lab/features.js';
 
 const skip = labSkip();
 
@@ -41,6 +42,23 @@ test('lab: removing a router input rule makes its check fail', { skip }, () => {
     const t = testLab(r, plan);
     const failed = t.results.filter((x) => x.status === 'fail').map((x) => x.check.name);
     assert.deepEqual(failed, ['ssh to the host is open'], t.table);
+  } finally {
+    labDown(plan.prefix);
+  }
+});
+
+test('lab: a check that needs a kernel feature this machine lacks is skipped with the reason, never passed', { skip }, () => {
+  const features = probeKernelFeatures();
+  const missing = (['wireguard', 'ip6tnl', 'ppp', 'vlan'] as const).find((f) => !features[f].ok);
+  if (!missing) return; // a kernel with everything runs such checks like any other
+  const r = example('home-router', (t) => `${t}    - { name: needs ${missing}, from: lan, to: internet:443/tcp, expect: allow, needs: ${missing} }\n`);
+  const { plan } = upLab(r, () => {});
+  try {
+    const t = testLab(r, plan);
+    const c = t.results.find((x) => x.check.name === `needs ${missing}`)!;
+    assert.equal(c.status, 'skip');
+    assert.match(c.observed, new RegExp(`^skipped: this kernel lacks`));
+    assert.match(t.table, /lab: 9 passed, 0 failed, 1 skipped/);
   } finally {
     labDown(plan.prefix);
   }
