@@ -60,7 +60,8 @@ function liveAddresses(target: Target, dev: string): string[] {
   return (info?.addr_info ?? []).filter((a) => a.scope === 'global' && !a.dynamic).map((a) => `${a.local}/${a.prefixlen}`);
 }
 
-export function computePlan(target: Target, artifacts: Artifact[]): Plan {
+export function computePlan(target: Target, rendered: Artifact[]): Plan {
+  const artifacts = rendered.filter((a) => a.install !== false);
   const changes: Change[] = [];
   const store = new Store(target.stateDir);
   const previous = store.artifacts(store.current());

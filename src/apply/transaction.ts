@@ -121,10 +121,15 @@ export function nftScript(to: Artifact[], from: Artifact[], allowDelta: boolean)
 }
 
 function putState(target: Target, to: Artifact[], from: Artifact[], sysctlBefore: Record<string, string | null>, nftMode: 'delta-ok' | 'full', planned?: { script: string; kind: 'delta' | 'full' | 'unchanged' }): 'delta' | 'full' | 'unchanged' | 'none' {
+  const written: string[] = [];
   for (const a of to) {
     const live = target.readFile(a.path);
-    if (!live || live.content !== a.content || live.mode !== a.mode) target.writeFile(a.path, a.content, a.mode);
+    if (!live || live.content !== a.content || live.mode !== a.mode) {
+      target.writeFile(a.path, a.content, a.mode);
+      written.push(a.path);
+    }
   }
+  lastWritten = written;
   for (const a of from) if (!to.some((b) => b.path === a.path)) target.removeFile(a.path);
   if (!target.exec) return 'none';
 
@@ -143,9 +148,13 @@ function putState(target: Target, to: Artifact[], from: Artifact[], sysctlBefore
   return nft;
 }
 
+/** Paths the last putState wrote: what health reads back (unchanged files were compared already). */
+let lastWritten: string[] = [];
+
 /** Returns the structure listing it read, for the generation's record. */
 function health(target: Target, arts: Artifact[], opts: ApplyOptions): string | undefined {
-  for (const a of arts) {
+  const written = new Set(lastWritten);
+  for (const a of arts.filter((x) => written.has(x.path))) {
     const live = target.readFile(a.path);
     if (live?.content !== a.content) throw new Error(`file ${a.path} does not hold what was written`);
   }
@@ -218,7 +227,8 @@ export function withLock<T>(target: Target, opts: { waitLockMs?: number; log?: (
   }
 }
 
-export function apply(target: Target, artifacts: Artifact[], meta: { site: string; node: string }, opts: ApplyOptions = {}): ApplyResult {
+export function apply(target: Target, rendered: Artifact[], meta: { site: string; node: string }, opts: ApplyOptions = {}): ApplyResult {
+  const artifacts = rendered.filter((a) => a.install !== false);
   const log = opts.log ?? (() => {});
   return withLock(target, opts, ({ store }) => {
     const steps: string[] = [];

@@ -55,7 +55,8 @@ function nodeArtifacts(file: string, opts: TargetOpts) {
     const want = opts.node ?? (target.kind === 'host' ? hostname() : opts.target?.startsWith('lab:') ? opts.target.slice(4) : undefined);
     node = result.nodes.find((n) => n.node === want) ?? fail(`the site has nodes ${result.nodes.map((n) => n.node).join(', ')}: say which with --node`);
   } else if (opts.node && opts.node !== node.node) fail(`the site has no node '${opts.node}'`);
-  return { result, target, node };
+  // Guest snippets and the like are for the user (kairo render), not for the router.
+  return { result, target, node: { ...node, artifacts: node.artifacts.filter((a) => a.install !== false) } };
 }
 
 function watchdog(target: Target): number | undefined {

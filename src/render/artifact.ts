@@ -13,6 +13,8 @@ export interface Artifact {
   reload: ReloadKind;
   /** True when content includes a secret: plan shows it redacted. */
   sensitive?: boolean;
+  /** False for output meant for the user rather than the router (guest snippets): `render` writes it, `apply` leaves it out. */
+  install?: boolean;
 }
 
 export function header(comment: string, site: string, node: string): string {

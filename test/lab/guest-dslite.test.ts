@@ -5,18 +5,10 @@
 // files are missing (see test/lab/guest.test.ts), never passed without running.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildGuestKernel, guestReport, guestsAvailable, runGuests } from '../../src/lab/guest.js';
-import { isRoot } from '../../src/lib/exec.js';
-import { AFTR, AFTR_AFTER, AFTR_NFT, INTERNET_NFT } from './guest-peers.js';
+import { guestReport, runGuests } from '../../src/lab/guest.js';
+import { AFTR, AFTR_AFTER, AFTR_NFT, INTERNET_NFT, guestTestSkip } from './guest-peers.js';
 import { example } from './helpers.js';
 
-function skipReason(): string | false {
-  let a = guestsAvailable();
-  if (!a.ok && (process.env.KAIRO_GUEST_BUILD === '1' || process.env.CI === 'true') && isRoot()) {
-    if (buildGuestKernel().ok) a = guestsAvailable();
-  }
-  return a.ok ? false : `skipped: ${a.reason}`;
-}
 
 // The example as written points at transix; in the guest the AFTR is the peer guest.
 const site = example('ipoe-ha-pair', (t) => t.replace('aftr: transix-east', 'aftr: "2001:db8:a::1"'));
@@ -51,7 +43,7 @@ sh /etc/kairo/ds-lite/ip6tnl1.sh stop
 echo "KAIRO-RESULT after_stop=$(ip route show default | head -1 | sed 's/ *$//' | tr ' ' _)"
 `;
 
-test('guest: the ipoe-ha-pair router brings up DS-Lite from its rendered files; a LAN client reaches IPv4 through the AFTR', { skip: skipReason(), timeout: 150_000 }, async () => {
+test('guest: the ipoe-ha-pair router brings up DS-Lite from its rendered files; a LAN client reaches IPv4 through the AFTR', { skip: guestTestSkip(), timeout: 150_000 }, async () => {
   const files = Object.fromEntries(
     ['/etc/kairo/nftables.nft', '/etc/sysctl.d/90-kairo.conf', '/etc/kairo/ds-lite/ip6tnl1.sh'].map((p) => [p, { content: file(p).content, mode: file(p).mode }]),
   );

@@ -2,6 +2,23 @@
 // public address; the "internet" host behind it counts packets by source address, so the NAT is
 // observed where it matters. Shared by the guest infrastructure test and the kairo-rendered B4 test.
 // b4 ==(link "access", IPv6 2001:db8:a::/64)== aftr --veth-- [netns "inet": 203.0.113.200 on lo]
+import { buildGuestKernel, guestsAvailable } from '../../src/lab/guest.js';
+import { isRoot } from '../../src/lib/exec.js';
+
+/**
+ * Why the guest tests cannot run here, or false. Without QEMU or the boot files they are skipped
+ * (never passed); with KAIRO_GUEST_BUILD=1 or CI=true the boot files are built first.
+ */
+export function guestTestSkip(): string | false {
+  let a = guestsAvailable();
+  if (!a.ok && (process.env.KAIRO_GUEST_BUILD === '1' || process.env.CI === 'true')) {
+    if (!isRoot()) return 'skipped: building the guest boot files needs root (apt-get)';
+    const b = buildGuestKernel();
+    if (!b.ok) throw new Error(`scripts/guest-kernel.sh failed:\n${b.output}`);
+    a = guestsAvailable();
+  }
+  return a.ok ? false : `skipped: ${a.reason}`;
+}
 
 export const AFTR_NFT = `flush ruleset
 table ip nat {

@@ -4,18 +4,10 @@
 // clamped to ppp0's MTU (1492 - 40 = 1452). Skipped when QEMU or the boot files are missing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildGuestKernel, guestReport, guestsAvailable, runGuests } from '../../src/lab/guest.js';
-import { isRoot } from '../../src/lib/exec.js';
-import { AC, AC_OPTIONS } from './guest-peers.js';
+import { guestReport, runGuests } from '../../src/lab/guest.js';
+import { AC, AC_OPTIONS, guestTestSkip } from './guest-peers.js';
 import { example } from './helpers.js';
 
-function skipReason(): string | false {
-  let a = guestsAvailable();
-  if (!a.ok && (process.env.KAIRO_GUEST_BUILD === '1' || process.env.CI === 'true') && isRoot()) {
-    if (buildGuestKernel().ok) a = guestsAvailable();
-  }
-  return a.ok ? false : `skipped: ${a.reason}`;
-}
 
 const site = example('home-router');
 const router = site.nodes[0];
@@ -69,7 +61,7 @@ echo "KAIRO-RESULT lan_tcp=\${reply:-none}"
 echo "KAIRO-RESULT clamped=$(nft list chain inet kairo mss_clamp | sed -n 's/.*oifname "ppp0".*/x/p' | wc -l)"
 `;
 
-test('guest: the home-router dials PPPoE from its rendered peer file; LAN traffic leaves over ppp0, NATed and MSS-clamped', { skip: skipReason(), timeout: 150_000 }, async () => {
+test('guest: the home-router dials PPPoE from its rendered peer file; LAN traffic leaves over ppp0, NATed and MSS-clamped', { skip: guestTestSkip(), timeout: 150_000 }, async () => {
   const rs = await runGuests([
     { name: 'router', script: ROUTER, modules: ['pppoe', 'veth', 'nf_tables'], nics: [{ id: 'enp1s0', link: 'dsl' }],
       files: { '/etc/ppp/peers/kairo-wan': file('/etc/ppp/peers/kairo-wan'), '/etc/kairo/nftables.nft': file('/etc/kairo/nftables.nft'), '/etc/sysctl.d/90-kairo.conf': file('/etc/sysctl.d/90-kairo.conf') } },

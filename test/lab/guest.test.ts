@@ -6,20 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildGuestKernel, guestReport, guestsAvailable, newcArchive, runGuests, type GuestResult } from '../../src/lab/guest.js';
 import { isRoot, run } from '../../src/lib/exec.js';
-import { AC, AC_OPTIONS, AFTR, AFTR_AFTER, AFTR_NFT, INTERNET_NFT } from './guest-peers.js';
+import { AC, AC_OPTIONS, AFTR, AFTR_AFTER, AFTR_NFT, INTERNET_NFT, guestTestSkip } from './guest-peers.js';
 
-function guestSkip(): string | false {
-  let a = guestsAvailable();
-  if (!a.ok && (process.env.KAIRO_GUEST_BUILD === '1' || process.env.CI === 'true')) {
-    if (!isRoot()) return 'skipped: building the guest boot files needs root (apt-get)';
-    const b = buildGuestKernel();
-    if (!b.ok) throw new Error(`scripts/guest-kernel.sh failed:\n${b.output}`);
-    a = guestsAvailable();
-  }
-  return a.ok ? false : `skipped: ${a.reason}`;
-}
 
-const skip = guestSkip();
+const skip = guestTestSkip();
 const TIMEOUT = 75_000; // a bound, not the expected time (20-25 s per test); TCG speed varies with the host's load
 
 const byName = (rs: GuestResult[], name: string) => rs.find((r) => r.name === name)!;

@@ -41,7 +41,7 @@ export function renderRoutedHosts(m: NodeModel, head: string): Artifact[] {
   const xmlHead = `<!-- ${head.trim().split('\n').map((l) => l.replace(/^# ?/, '')).join(' ')} -->\n`;
   return routedHosts(m).flatMap((h) => {
     const dir = `${GUESTS_DIR}/${h.addr}`;
-    const file = (name: string, content: string): Artifact => ({ path: `${dir}/${name}`, content, mode: 0o644, owner: 'routed-hosts', reload: 'none' });
+    const file = (name: string, content: string): Artifact => ({ path: `${dir}/${name}`, content, mode: 0o644, owner: 'routed-hosts', reload: 'none', install: false });
     return [
       file('interfaces', `${head}# In the guest: /etc/network/interfaces (after installing with DHCP on the bootstrap range)\nauto eth0\niface eth0 inet static\n  address ${h.addr}\n  netmask 255.255.255.255\n  gateway ${h.gateway}\n  pointopoint ${h.gateway}\n`),
       file('10-kairo-eth0.network', `${head}# In the guest: /etc/systemd/network/10-kairo-eth0.network\n${guestNetworkFile(h)}`),
