@@ -54,6 +54,12 @@ export const pppoeSchema = z.strictObject({
   'service-name': z.string().optional(),
 });
 
+export const hostSchema = z.strictObject({
+  name: name.describe('container or VM name'),
+  ipv4: address.optional().describe('its IPv4 address on this link'),
+  ipv6: address.optional().describe('its IPv6 address on this link (a ULA for NAT66, seed 001)'),
+});
+
 export const interfaceSchema = z.strictObject({
   device: perNode(deviceName).describe('kernel interface name, once or per node'),
   zone: name.describe('firewall zone this interface belongs to'),
@@ -73,6 +79,7 @@ export const interfaceSchema = z.strictObject({
   bridge: z.array(deviceName).optional().describe('make this a bridge with these member ports'),
   mtu: z.number().int().min(576).max(65535).optional(),
   routes: z.array(routeSchema).optional().describe('extra routes on this link'),
+  hosts: z.array(hostSchema).optional().describe('containers or VMs on this link: kairo renders their network snippets (LXC, networkd)'),
   pppoe: pppoeSchema.optional().describe("dial PPPoE (seed 004); the interface's device is the PPP device, e.g. ppp0"),
   'ds-lite': dsLiteSchema.optional().describe('IPv4 over an ipip6 tunnel to an AFTR once this link has a global IPv6 address (IPoE, seed 000)'),
 });

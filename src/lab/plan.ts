@@ -10,6 +10,7 @@ import type { NodeModel, IfaceModel } from '../model/types.js';
 import type { Artifact } from '../render/artifact.js';
 import { contains, nthAddress, overlaps, parseAddress, parseCidr, prefixSize, type Cidr, type Family } from '../lib/ip.js';
 import { GUESTS_DIR, routedHosts } from '../features/routed-hosts/render.js';
+import { CONTAINERS_DIR } from '../features/containers/render.js';
 import { networkdToIp } from './networkd.js';
 
 export const LAB_PREFIX = 'kl-';
@@ -266,27 +267,44 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
     hosts.push({ ns: `${prefix}-c-${i.key}`.slice(0, 40), role: 'client', label: `client on ${i.path}`, link: attach(i.key, hosts.length), addrs, routes, serve: ['tcp:80'], owns });
   }
 
-  // Port-forward targets: one namespace per target address, on the link whose prefix holds it.
-  const targets = new Map<string, { fam: Family; serve: Set<string> }>();
+  // Port-forward targets: one namespace per declared container (configured from the network file
+  // kairo renders for it, both families), else one per target address on the link holding it.
+  const containerOf = new Map<string, { name: string; iface: IfaceModel }>();
+  for (const i of first.interfaces) for (const h of i.hosts) for (const a of [h.ipv4, h.ipv6]) if (a) containerOf.set(parseAddress(a)!.addr.toString(), { name: h.name, iface: i });
+  const targets = new Map<string, { addr: string; fam: Family; serve: Set<string> }>();
   for (const f of first.forwards) {
     const a = f.target.addr.toString();
-    const t = targets.get(a) ?? { fam: f.family, serve: new Set<string>() };
+    const key = containerOf.get(a)?.name ?? a;
+    const t = targets.get(key) ?? { addr: a, fam: f.family, serve: new Set<string>() };
     for (const proto of f.protos) {
       if (f.portEnd === undefined) t.serve.add(`${proto}:${f.target.port ?? f.port}`);
       else for (let p = f.port; p <= f.portEnd && p < f.port + 4; p++) t.serve.add(`${proto}:${p}`);
     }
-    targets.set(a, t);
+    targets.set(key, t);
   }
   let n = 0;
-  for (const [a, t] of targets) {
-    const addr = parseAddress(a)!;
-    const i = first.interfaces.find((x) => (t.fam === 4 ? x.ipv4 : x.ipv6).some((c) => contains(c, addr.addr)));
-    if (!i) continue; // the checker warns; the lab cannot place it
-    const net = (t.fam === 4 ? i.ipv4 : i.ipv6).find((c) => contains(c, addr.addr))!;
+  for (const [key, t] of targets) {
+    const c = containerOf.get(t.addr);
+    if (c) {
+      const file = artifacts.get(first.node)?.find((x) => x.path === `${CONTAINERS_DIR}/${c.name}/10-kairo-eth0.network`);
+      const nd = file ? networkdToIp([{ ...file, reload: 'networkd' }]) : undefined;
+      const h = c.iface.hosts.find((x) => x.name === c.name)!;
+      hosts.push({
+        ns: `${prefix}-t${++n}`, role: 'target', label: `container ${key}`, link: attach(c.iface.key, hosts.length),
+        addrs: nd?.commands.filter((x) => x[0] === 'addr').map((x) => x.slice(2, x.indexOf('dev'))) ?? [],
+        routes: nd?.commands.filter((x) => x[0] === 'route').map((x) => x.slice(2, x.indexOf('dev'))) ?? [],
+        serve: [...t.serve], owns: [h.ipv4, h.ipv6].filter((x): x is string => Boolean(x)).map((x) => parseAddress(x)!.addr.toString()),
+      });
+      continue;
+    }
+    const addr = parseAddress(t.addr)!;
+    const i = first.interfaces.find((x) => (t.fam === 4 ? x.ipv4 : x.ipv6).some((cidr) => contains(cidr, addr.addr)));
+    if (!i) continue; // the lab cannot place it
+    const net = (t.fam === 4 ? i.ipv4 : i.ipv6).find((cidr) => contains(cidr, addr.addr))!;
     hosts.push({
-      ns: `${prefix}-t${++n}`, role: 'target', label: `forward target ${a}`, link: attach(i.key, hosts.length),
-      addrs: [[`${a}/${net.prefix}`, ...(t.fam === 6 ? ['nodad'] : [])]], routes: [['default', 'via', gatewayOn(i, t.fam)!]],
-      serve: [...t.serve], owns: [a],
+      ns: `${prefix}-t${++n}`, role: 'target', label: `forward target ${t.addr}`, link: attach(i.key, hosts.length),
+      addrs: [[`${t.addr}/${net.prefix}`, ...(t.fam === 6 ? ['nodad'] : [])]], routes: [['default', 'via', gatewayOn(i, t.fam)!]],
+      serve: [...t.serve], owns: [t.addr],
     });
   }
 

@@ -44,6 +44,7 @@ export function buildNodeModel(site: Site, node: string, secrets: Secrets = new 
       bridge: iface.bridge,
       mtu: iface.mtu,
       routes: iface.routes ?? [],
+      hosts: (iface.hosts ?? []).map((h, n) => ({ ...h, path: formatPath(['interfaces', key, 'hosts', n]) })),
       pppoe: iface.pppoe && {
         over: iface.pppoe.over,
         user: iface.pppoe.user,

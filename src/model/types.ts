@@ -19,6 +19,8 @@ export interface IfaceModel {
   bridge?: string[];
   mtu?: number;
   routes: { to: string; via?: string; metric?: number }[];
+  /** Containers/VMs on this link with their addresses (snippets are rendered for them). */
+  hosts: { name: string; ipv4?: string; ipv6?: string; path: string }[];
   /** PPPoE: `device` is the PPP device (pppN); the session runs over the Ethernet device `over`. */
   pppoe?: { over: string; user: string; password: Secret; mtu: number; serviceName?: string; unit: number; path: string };
   /** IPv4 over an ipip6 softwire to an AFTR (RFC 6333): the tunnel device joins this interface's zone. */

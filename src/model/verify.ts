@@ -119,6 +119,17 @@ function checkInterfaces(site: Site, nodes: string[], declaredZones: string[] | 
         c.error('address.outside-subnet', [...base, 'gateway6'], `gateway ${iface.gateway6} is outside ${v6.map((n) => n.network).join(', ')}`, 'use the router\'s link-local address (e.g. fe80::1) or fix the prefix');
       }
     }
+    (iface.hosts ?? []).forEach((h, n) => {
+      for (const fam of ['ipv4', 'ipv6'] as const) {
+        const a = h[fam];
+        if (a === undefined) continue;
+        const p = parseAddress(a);
+        const nets = nodes.flatMap((node) => parsedStatic(pick(iface[fam], node)));
+        if (!p || p.family !== (fam === 'ipv4' ? 4 : 6)) c.error('address.invalid', [...base, 'hosts', n, fam], `'${a}' is not an IPv${fam === 'ipv4' ? 4 : 6} address`);
+        else if (isLinkLocal(p.addr)) c.error('nat.target-link-local', [...base, 'hosts', n, fam], `${a} is link-local; port forwards cannot reach it (no scope id in NAT)`, 'give the container a ULA such as fd00::3 (seed 001)');
+        else if (!nets.some((x) => contains(x, p.addr))) c.error('address.outside-subnet', [...base, 'hosts', n, fam], `${a} is outside ${nets.map((x) => x.network).join(', ') || `this link (it has no static ${fam})`}`, 'a container on this link needs an address in its prefix');
+      }
+    });
     const ppp = iface.pppoe;
     if (ppp) {
       for (const node of nodes) {

@@ -10,6 +10,7 @@ import { renderBootUnit } from '../features/boot/render.js';
 import { renderRoutedHosts } from '../features/routed-hosts/render.js';
 import { renderDsLite } from '../features/ds-lite/render.js';
 import { renderPppoe } from '../features/pppoe/render.js';
+import { renderContainers } from '../features/containers/render.js';
 
 export const NFT_PATH = '/etc/kairo/nftables.nft';
 export const SYSCTL_PATH = '/etc/sysctl.d/90-kairo.conf';
@@ -34,5 +35,6 @@ export function renderNode(m: NodeModel): Artifact[] {
     ...renderRoutedHosts(m, hash),
     ...renderDsLite(m, hash),
     ...renderPppoe(m, hash),
+    ...renderContainers(m, hash),
   ];
 }
