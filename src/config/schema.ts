@@ -79,6 +79,13 @@ export const interfaceSchema = z.strictObject({
   bridge: z.array(deviceName).optional().describe('make this a bridge with these member ports'),
   mtu: z.number().int().min(576).max(65535).optional(),
   routes: z.array(routeSchema).optional().describe('extra routes on this link'),
+  'prefix-delegation': z.strictObject({
+    length: z.number().int().min(40).max(64).optional().describe('prefix length to ask for (hint); default 56'),
+  }).optional().describe('ask the ISP for a prefix by DHCPv6-PD on this uplink (needs ipv6: dhcp)'),
+  'ipv6-from': z.strictObject({
+    uplink: name.describe('the interface that receives the delegated prefix'),
+    subnet: z.number().int().min(0).max(65535).describe('which /64 of the delegated prefix this link gets (subnet id)'),
+  }).optional().describe('give this link a /64 carved from the prefix delegated on the uplink'),
   hosts: z.array(hostSchema).optional().describe('containers or VMs on this link: kairo renders their network snippets (LXC, networkd)'),
   pppoe: pppoeSchema.optional().describe("dial PPPoE (seed 004); the interface's device is the PPP device, e.g. ppp0"),
   'ds-lite': dsLiteSchema.optional().describe('IPv4 over an ipip6 tunnel to an AFTR once this link has a global IPv6 address (IPoE, seed 000)'),

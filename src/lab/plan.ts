@@ -37,6 +37,8 @@ export interface LabHost {
   serve: string[];
   /** Addresses this host answers on, for checks ("reaches", "from"). */
   owns: string[];
+  /** On a link numbered from a delegated prefix: the IPv6 address is given once the prefix is known. */
+  pdLink?: string;
 }
 
 export interface LabRouter {
@@ -47,6 +49,8 @@ export interface LabRouter {
   /** ip commands after them: what a daemon would configure that a namespace cannot run (PPP). */
   emulate: string[][];
   notes: string[];
+  /** DHCPv6 with prefix delegation on `uplink` (networkd's job on a host; dhcpcd in the lab): `ia_pd` lines. */
+  dhcp6?: { uplink: string; length: number; lans: { dev: string; subnet: number }[] };
   artifacts: Artifact[];
   /** Device → segment, for every interface the node has (bridges: their declared ports). */
   links: { dev: string; segment: string }[];
@@ -60,8 +64,10 @@ export interface IspPlan {
   internet4: string;
   internet6: string;
   dhcp4?: { subnet: Cidr; router: string; from: string; to: string };
-  /** Router advertisements: a prefix for SLAAC, or none (default route only). */
-  ra?: { prefix?: string };
+  /** Router advertisements: a prefix for SLAAC, or none (default route only); managed = use DHCPv6. */
+  ra?: { prefix?: string; managed?: boolean };
+  /** DHCPv6 (Kea) on the uplink: addresses from the link prefix, and prefixes to delegate. */
+  dhcp6?: { link: string; pdPools: string[]; delegatedLength: number };
 }
 
 export interface LabPlan {
@@ -158,6 +164,10 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
       ['link', 'set', i.device, 'up'],
       ['route', 'add', 'default', 'dev', i.device],
     ]),
+    dhcp6: (() => {
+      const up6 = m.interfaces.find((i) => i.pd);
+      return up6 && { uplink: up6.device, length: up6.pd!.length, lans: m.interfaces.filter((i) => i.ipv6From?.uplinkKey === up6.key).map((i) => ({ dev: i.device, subnet: i.ipv6From!.subnet })) };
+    })(),
     notes: m.interfaces.filter((i) => i.pppoe).map((i) => `${m.node}: ${i.device} stands in for PPPoE over ${i.pppoe!.over} as a point-to-point link (${PPP_EMULATION.router} ↔ ${PPP_EMULATION.isp}); PPP itself is proven in the full-kernel guest`),
     // The router answers on the ports its input rules open, so "allow" checks get a real answer.
     serve: routerServices(m),
@@ -186,6 +196,7 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
     const routes: string[][] = [];
     let dhcp4: IspPlan['dhcp4'];
     let ra: IspPlan['ra'];
+    let dhcp6: IspPlan['dhcp6'];
     const routerUp4 = up.pppoe ? parseCidr(`${PPP_EMULATION.router}/32`)! : up.ipv4[0];
     if (up.pppoe) {
       addrs.push([`${PPP_EMULATION.isp}/32`, 'peer', `${PPP_EMULATION.router}/32`]);
@@ -211,6 +222,13 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
         taken.add(own);
         addrs.push([`${own}/${routerUp6.prefix}`, 'nodad']);
       }
+    } else if (up.ipv6Mode === 'dhcp') {
+      // An ISP that numbers its link by DHCPv6 and delegates prefixes (Kea): the RA only says
+      // "managed" and brings the default route. Two pools, so the lab can renumber the customer.
+      const link = parseCidr(firstFree(['2001:db8:100::/64', '2001:db8:101::/64'], used))!;
+      addrs.push([`${nthAddress(link, 1)}/64`, 'nodad'], ['fe80::1/64', 'nodad']);
+      ra = { managed: true };
+      dhcp6 = { link: link.network, pdPools: [firstFree(['2001:db8:200::/48', '2001:db8:210::/48'], used), firstFree(['2001:db8:300::/48', '2001:db8:310::/48'], used)], delegatedLength: up.pd?.length ?? 64 };
     } else if (up.ipv6Mode === 'slaac' || (up.acceptRa && !routerUp6)) {
       const p = parseCidr(firstFree(['2001:db8:1000::/64', '2001:db8:1001::/64'], used))!;
       addrs.push([`${nthAddress(p, 1)}/64`, 'nodad']);
@@ -240,7 +258,7 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
         if (via && !seen.has(c.network)) routes.push([c.network, 'via', via]), seen.add(c.network);
       }
     }
-    isp = { ns: ispNs, segment: up.key, dev: 'eth0', internet4, internet6, dhcp4, ra };
+    isp = { ns: ispNs, segment: up.key, dev: 'eth0', internet4, internet6, dhcp4, ra, dhcp6 };
     hosts.push({
       ns: ispNs, role: 'isp', label: `ISP on ${up.path}`, link: attach(up.key, hosts.length), addrs, routes,
       serve: ['tcp:80', 'tcp:443', 'udp:123', 'echo:7'], owns: [internet4, internet6, ...addrs.map((a) => a[0].split('/')[0])],
@@ -263,8 +281,8 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
       addrs.push([`${a}/${net.prefix}`, ...(fam === 6 ? ['nodad'] : [])]);
       routes.push(['default', 'via', gatewayOn(i, fam)!]);
     }
-    if (addrs.length === 0) continue;
-    hosts.push({ ns: `${prefix}-c-${i.key}`.slice(0, 40), role: 'client', label: `client on ${i.path}`, link: attach(i.key, hosts.length), addrs, routes, serve: ['tcp:80'], owns });
+    if (addrs.length === 0 && !i.ipv6From) continue;
+    hosts.push({ ns: `${prefix}-c-${i.key}`.slice(0, 40), role: 'client', label: `client on ${i.path}`, link: attach(i.key, hosts.length), addrs, routes, serve: ['tcp:80'], owns, ...(i.ipv6From ? { pdLink: i.device } : {}) });
   }
 
   // Port-forward targets: one namespace per declared container (configured from the network file

@@ -8,6 +8,7 @@ import { must, run } from '../lib/exec.js';
 import { networkdToIp } from './networkd.js';
 import { LAB_PREFIX, type LabPlan } from './plan.js';
 import { NFT_PATH, SYSCTL_PATH } from '../render/index.js';
+import { startPrefixDelegation } from './pd.js';
 
 export const STATE_ROOT = '/run/kairo-lab';
 export const AGENT = join(dirname(fileURLToPath(import.meta.url)), 'agent.mjs');
@@ -180,7 +181,8 @@ export function labUp(plan: LabPlan, say: Log): void {
     if (isp.ra) {
       const conf = join(dir, 'radvd.conf');
       const prefix = isp.ra.prefix ? `\n  prefix ${isp.ra.prefix} { AdvOnLink on; AdvAutonomous on; };` : '';
-      writeFileSync(conf, `interface ${isp.dev} {\n  AdvSendAdvert on;\n  MinRtrAdvInterval 3;\n  MaxRtrAdvInterval 10;${prefix}\n};\n`);
+      const managed = isp.ra.managed ? '\n  AdvManagedFlag on;\n  AdvOtherConfigFlag on;' : '';
+      writeFileSync(conf, `interface ${isp.dev} {\n  AdvSendAdvert on;\n  MinRtrAdvInterval 3;\n  MaxRtrAdvInterval 10;${managed}${prefix}\n};\n`);
       must('radvd', ['-C', conf, '-p', join(dir, 'radvd.pid'), '-m', 'logfile', '-l', join(logs, 'radvd.log')], { netns: isp.ns });
     }
   }
@@ -204,6 +206,9 @@ export function labUp(plan: LabPlan, say: Log): void {
     const leased = dev && run('ip', ['-n', r.ns, '-j', '-4', 'addr', 'show', 'dev', dev]).stdout.match(/"local":"([\d.]+)"/)?.[1];
     if (leased) for (const net of plan.insideRoutes4) ipn(isp.ns, 'route', 'add', net, 'via', leased);
   }
+
+  startPrefixDelegation(plan, dir, log);
+  writeFileSync(join(dir, 'plan.json'), JSON.stringify(plan, null, 2));
 
   log('servers: traffic agents on targets, VMs, clients, ISP and the router\'s open ports');
   for (const h of plan.hosts.filter((x) => x.serve.length)) startIn(h.ns, join(logs, `${h.ns}.log`), process.execPath, [AGENT, 'serve', h.ns, ...h.serve]);

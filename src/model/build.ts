@@ -44,6 +44,13 @@ export function buildNodeModel(site: Site, node: string, secrets: Secrets = new 
       bridge: iface.bridge,
       mtu: iface.mtu,
       routes: iface.routes ?? [],
+      pd: iface['prefix-delegation'] && { length: iface['prefix-delegation'].length ?? 56, path: formatPath(['interfaces', key, 'prefix-delegation']) },
+      ipv6From: iface['ipv6-from'] && {
+        uplinkKey: iface['ipv6-from'].uplink,
+        uplinkDevice: pick(site.interfaces[iface['ipv6-from'].uplink]?.device, node) ?? iface['ipv6-from'].uplink,
+        subnet: iface['ipv6-from'].subnet,
+        path: formatPath(['interfaces', key, 'ipv6-from']),
+      },
       hosts: (iface.hosts ?? []).map((h, n) => ({ ...h, path: formatPath(['interfaces', key, 'hosts', n]) })),
       pppoe: iface.pppoe && {
         over: iface.pppoe.over,

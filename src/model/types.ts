@@ -19,6 +19,10 @@ export interface IfaceModel {
   bridge?: string[];
   mtu?: number;
   routes: { to: string; via?: string; metric?: number }[];
+  /** DHCPv6-PD requested on this uplink, with the length hint. */
+  pd?: { length: number; path: string };
+  /** This link's /64 comes from the prefix delegated on `uplinkDevice`, subnet id `subnet`. */
+  ipv6From?: { uplinkKey: string; uplinkDevice: string; subnet: number; path: string };
   /** Containers/VMs on this link with their addresses (snippets are rendered for them). */
   hosts: { name: string; ipv4?: string; ipv6?: string; path: string }[];
   /** PPPoE: `device` is the PPP device (pppN); the session runs over the Ethernet device `over`. */

@@ -130,6 +130,18 @@ function checkInterfaces(site: Site, nodes: string[], declaredZones: string[] | 
         else if (!nets.some((x) => contains(x, p.addr))) c.error('address.outside-subnet', [...base, 'hosts', n, fam], `${a} is outside ${nets.map((x) => x.network).join(', ') || `this link (it has no static ${fam})`}`, 'a container on this link needs an address in its prefix');
       }
     });
+    if (iface['prefix-delegation'] && iface.ipv6 !== 'dhcp') {
+      c.error('pd.needs-dhcp', [...base, 'prefix-delegation'], 'prefix delegation is asked for by DHCPv6: this interface needs ipv6: dhcp', "write 'ipv6: dhcp'");
+    }
+    const from = iface['ipv6-from'];
+    if (from) {
+      const up = site.interfaces[from.uplink];
+      if (!up?.['prefix-delegation']) {
+        c.error('pd.unknown-uplink', [...base, 'ipv6-from', 'uplink'], `'${from.uplink}' is not an interface with prefix-delegation`, suggestNames(from.uplink, Object.entries(site.interfaces).filter(([, x]) => x['prefix-delegation']).map(([k]) => k)));
+      } else if (from.subnet >= 2 ** (64 - (up['prefix-delegation'].length ?? 56))) {
+        c.error('pd.subnet-range', [...base, 'ipv6-from', 'subnet'], `a /${up['prefix-delegation'].length ?? 56} has ${2 ** (64 - (up['prefix-delegation'].length ?? 56))} /64s; subnet ${from.subnet} is not one of them`, 'pick a smaller subnet id or ask for a shorter prefix');
+      }
+    }
     const ppp = iface.pppoe;
     if (ppp) {
       for (const node of nodes) {

@@ -11,6 +11,7 @@ import { renderRoutedHosts } from '../features/routed-hosts/render.js';
 import { renderDsLite } from '../features/ds-lite/render.js';
 import { renderPppoe } from '../features/pppoe/render.js';
 import { renderContainers } from '../features/containers/render.js';
+import { renderPrefixDelegation } from '../features/prefix-delegation/render.js';
 
 export const NFT_PATH = '/etc/kairo/nftables.nft';
 export const SYSCTL_PATH = '/etc/sysctl.d/90-kairo.conf';
@@ -36,5 +37,6 @@ export function renderNode(m: NodeModel): Artifact[] {
     ...renderDsLite(m, hash),
     ...renderPppoe(m, hash),
     ...renderContainers(m, hash),
+    ...renderPrefixDelegation(m, hash),
   ];
 }

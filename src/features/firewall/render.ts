@@ -129,7 +129,10 @@ export function renderFilterTable(m: NodeModel): string {
       } else continue; // falls to the default at the end of the source zone chain
       for (const d of toDevs) byOut.push(`${q(d)} : ${target}`);
     }
-    const lines = byOut.length ? [`oifname vmap {\n\t\t\t${byOut.join(',\n\t\t\t')}\n\t\t}`] : [];
+    // BCP 38 on links numbered from a delegated prefix: forwarded IPv6 must come from the /64 the
+    // link holds now. The set follows the prefix (features/prefix-delegation keeps it current).
+    const antiSpoof = m.interfaces.filter((i) => i.ipv6From && i.zone === from).map((i) => `iifname ${q(i.device)} meta nfproto ipv6 ip6 saddr != @${ident('pd', i.key)} counter drop ${comment(`${i.ipv6From!.path}: source outside the delegated prefix`)}`);
+    const lines = [...antiSpoof, ...(byOut.length ? [`oifname vmap {\n\t\t\t${byOut.join(',\n\t\t\t')}\n\t\t}`] : [])];
     chains.push(chain(fromName, [...lines, ...dnatAccept, ...policyLines(undefined, m.defaultAction, `${from} → unlisted`)]));
     for (const d of fromDevs) forwardDispatch.push(`${q(d)} : jump ${fromName}`);
   }
@@ -166,6 +169,7 @@ export function renderFilterTable(m: NodeModel): string {
       `iifname ${ifnames(narrow)} tcp flags syn tcp option maxseg size set rt mtu ${comment('MSS clamping (smaller MTU)')}`,
     ], 'type filter hook forward priority mangle; policy accept;')]
     : [];
-  const body = [...m.sets.map(setDecl), ...forwardTargetSets(m), input, forward, ...mss, ...chains].join('\n\n');
+  const pdSets = m.interfaces.filter((i) => i.ipv6From).map((i) => `\tset ${ident('pd', i.key)} {\n\t\ttype ipv6_addr\n\t\tflags interval\n\t}`);
+  const body = [...m.sets.map(setDecl), ...pdSets, ...forwardTargetSets(m), input, forward, ...mss, ...chains].join('\n\n');
   return `table inet kairo {\n${body}\n}\n`;
 }

@@ -29,6 +29,7 @@ export function networkFile(i: IfaceModel): string {
   if (dhcp) net.push(['DHCP', dhcp]);
   net.push(['IPv6AcceptRA', i.acceptRa || i.ipv6Mode === 'slaac' ? 'yes' : 'no']);
   if (i.bridge) net.push(['ConfigureWithoutCarrier', 'yes']);
+  if (i.ipv6From) net.push(['DHCPPrefixDelegation', 'yes'], ['IPv6SendRA', 'yes']);
   // Addresses with a peer need their own [Address] section; the rest go here.
   for (const a of i.ipv4) if (!(i.peer4 && a.prefix === 32)) net.push(['Address', a.text]);
   for (const a of i.ipv6) net.push(['Address', a.text]);
@@ -39,6 +40,9 @@ export function networkFile(i: IfaceModel): string {
     if (i.peer4 && a.prefix === 32) parts.push(section('Address', [['Address', a.text], ['Peer', `${i.peer4}/32`]]));
   }
   if (i.peer4 && i.gateway4) parts.push(section('Route', [['Gateway', i.gateway4], ['GatewayOnLink', 'yes']]));
+  // DHCPv6-PD: ask without waiting for the RA's M flag; LANs take their /64 by subnet id and announce it.
+  if (i.pd) parts.push(section('DHCPv6', [['PrefixDelegationHint', `::/${i.pd.length}`], ['WithoutRA', 'solicit']]));
+  if (i.ipv6From) parts.push(section('DHCPPrefixDelegation', [['UplinkInterface', i.ipv6From.uplinkDevice], ['SubnetId', i.ipv6From.subnet], ['Announce', 'yes']]));
   for (const r of i.routes) {
     const dest = parseCidr(r.to, true)!;
     parts.push(section('Route', [['Destination', dest.text], ['Gateway', r.via], ['Scope', r.via ? undefined : 'link'], ['Metric', r.metric]]));
