@@ -41,7 +41,7 @@ function actualFor(result: ReturnType<typeof compileSite>, head: string): string
   const m = /^file ([^:]+):(.+)$/.exec(head);
   if (!m) return undefined;
   const node = result.nodes.find((n) => n.node === m[1]);
-  return node?.artifacts.find((a) => a.path === m[2])?.content ?? '(not rendered)\n';
+  return node?.artifacts.find((a) => a.path === m[2])?.content;
 }
 
 export function casesIn(): string[] {
@@ -61,19 +61,24 @@ for (const name of casesIn()) {
     const expected = sections.filter((s) => s !== siteSec);
     assert.ok(expected.length > 0, `${name}: a case must expect something (diagnostics or files)`);
 
+    if (expected.some((s) => s.head.startsWith('file ')) && !result.ok) {
+      assert.fail(`${name}: the case expects files but the site does not compile:\n${result.diagnostics.map(formatDiagnostic).join('\n')}`);
+    }
     if (process.env.UPDATE_GOLDEN) {
       // Keep the sections the case names; a new good case with only `diagnostics` gets every file.
       let heads = expected.map((s) => s.head);
       if (result.ok && heads.length === 1 && heads[0] === 'diagnostics' && process.env.UPDATE_GOLDEN === 'all') {
         heads = ['diagnostics', ...result.nodes.flatMap((n) => n.artifacts.map((a) => `file ${n.node}:${a.path}`))];
       }
-      const out = [preamble, `=== ${siteSec.head}\n${siteSec.body}`, ...heads.map((h) => `=== ${h}\n${actualFor(result, h) ?? ''}`)].join('');
+      // A file the site no longer renders drops out of the case (review with git diff).
+      const kept = heads.filter((h) => actualFor(result, h) !== undefined);
+      const out = [preamble, `=== ${siteSec.head}\n${siteSec.body}`, ...kept.map((h) => `=== ${h}\n${actualFor(result, h)}`)].join('');
       writeFileSync(path, out);
       return;
     }
     for (const s of expected) {
       const actual = actualFor(result, s.head);
-      assert.notEqual(actual, undefined, `${name}: unknown section '${s.head}'`);
+      assert.notEqual(actual, undefined, `${name}: '${s.head}' is not rendered (or not a known section)`);
       if (actual !== s.body) {
         assert.fail(`${name} [${s.head}] differs:\n${createTwoFilesPatch('expected', 'actual', s.body, actual!)}`);
       }
