@@ -64,8 +64,8 @@ for (const [label, size] of sizes) {
 // Data plane and lab figures need root, iperf3 and the lab's tools.
 if (canLoad && have('iperf3') && have('ethtool') && process.env.BENCH_SKIP_DATAPLANE !== '1') {
   const { dataplaneBench } = await import('./dataplane.js');
-  console.log('\ndata plane: iperf3 TCP, 3 s per run, sender TSO/GSO off, WAN client → port forward → LAN server; median of 3 runs');
-  const figs = dataplaneBench(3, (s) => console.log(`  ${s}`));
+  console.log('\ndata plane: iperf3 TCP, 4 s per run, sender TSO/GSO off, WAN client → port forward → LAN server; median of 5 interleaved rounds');
+  const figs = dataplaneBench(5, (s) => console.log(`  ${s}`));
   const base = figs[0].median;
   for (const f of figs) {
     console.log(`${f.label.padEnd(44)} ${f.median.toFixed(2).padStart(7)} Gbit/s  ${((100 * f.median) / base).toFixed(0).padStart(4)}% of (a)   runs: ${f.gbps.map((x) => x.toFixed(2)).join(' ')}`);

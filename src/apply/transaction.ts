@@ -120,18 +120,24 @@ export function nftScript(to: Artifact[], from: Artifact[], allowDelta: boolean)
   return { script: after, kind: 'full' };
 }
 
-function putState(target: Target, to: Artifact[], from: Artifact[], sysctlBefore: Record<string, string | null>, nftMode: 'delta-ok' | 'full', planned?: { script: string; kind: 'delta' | 'full' | 'unchanged' }): 'delta' | 'full' | 'unchanged' | 'none' {
-  const written: string[] = [];
+interface PutResult {
+  nft: 'delta' | 'full' | 'unchanged' | 'none';
+  /** Paths written: what health reads back (the others were compared already). */
+  written: Set<string>;
+}
+
+function putState(target: Target, to: Artifact[], from: Artifact[], sysctlBefore: Record<string, string | null>, nftMode: 'delta-ok' | 'full', planned?: { script: string; kind: 'delta' | 'full' | 'unchanged' }): PutResult {
+  const written = new Set<string>();
   for (const a of to) {
     const live = target.readFile(a.path);
     if (!live || live.content !== a.content || live.mode !== a.mode) {
       target.writeFile(a.path, a.content, a.mode);
-      written.push(a.path);
+      written.add(a.path);
     }
   }
-  lastWritten = written;
-  for (const a of from) if (!to.some((b) => b.path === a.path)) target.removeFile(a.path);
-  if (!target.exec) return 'none';
+  const kept = new Set(to.map((a) => a.path));
+  for (const a of from) if (!kept.has(a.path)) target.removeFile(a.path);
+  if (!target.exec) return { nft: 'none', written };
 
   const { script, kind } = planned ?? nftScript(to, from, nftMode === 'delta-ok');
   if (script) {
@@ -145,15 +151,11 @@ function putState(target: Target, to: Artifact[], from: Artifact[], sysctlBefore
   const want = sysctlEntries(sysctlOf(to));
   for (const [k, v] of Object.entries(sysctlBefore)) if (!want.has(k) && v !== null) want.set(k, v);
   writeSysctl(target, want);
-  return nft;
+  return { nft, written };
 }
 
-/** Paths the last putState wrote: what health reads back (unchanged files were compared already). */
-let lastWritten: string[] = [];
-
-/** Returns the structure listing it read, for the generation's record. */
-function health(target: Target, arts: Artifact[], opts: ApplyOptions): string | undefined {
-  const written = new Set(lastWritten);
+/** Reads back what was written, checks kernel state; returns the structure listing for the generation's record. */
+function health(target: Target, arts: Artifact[], written: Set<string>, opts: ApplyOptions): string | undefined {
   for (const a of arts.filter((x) => written.has(x.path))) {
     const live = target.readFile(a.path);
     if (live?.content !== a.content) throw new Error(`file ${a.path} does not hold what was written`);
@@ -279,12 +281,12 @@ export function apply(target: Target, rendered: Artifact[], meta: { site: string
     let step = 'files';
     try {
       faultPoint('before-change');
-      const nft = putState(target, artifacts, before, prevManifest?.sysctlBefore ?? {}, 'full', planned);
+      const { nft, written } = putState(target, artifacts, before, prevManifest?.sysctlBefore ?? {}, 'full', planned);
       steps.push(`files written; nftables ${nft}${drift ? ' (live tables had drifted)' : ''}; interfaces; sysctl`);
       lap('files, nftables, interfaces, sysctl');
       faultPoint('after-change');
       step = 'health';
-      const listing = health(target, artifacts, opts);
+      const listing = health(target, artifacts, written, opts);
       steps.push('health: ok');
       lap('health');
       const pending = opts.confirmSeconds ? { generation: gen.generation, previous: store.pending()?.previous ?? previous, deadline: Date.now() + opts.confirmSeconds * 1000, target: target.spec } : undefined;

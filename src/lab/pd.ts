@@ -3,25 +3,12 @@
 // with the site's subnet ids), and the rendered follower keeps the firewall's sets current.
 // renumber() makes the ISP hand out a prefix from its other pool, as after a reconnect.
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
-import { openSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { must, run } from '../lib/exec.js';
 import { nthAddress, parseCidr } from '../lib/ip.js';
 import type { LabPlan } from './plan.js';
 import { PD_FOLLOW_PATH } from '../features/prefix-delegation/render.js';
-
-function startIn(ns: string, log: string, cmd: string, args: string[]): void {
-  const fd = openSync(log, 'a');
-  spawn('ip', ['netns', 'exec', ns, cmd, ...args], { detached: true, stdio: ['ignore', fd, fd] }).unref();
-}
-
-function waitFor(what: string, ok: () => boolean, ms: number): void {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`lab: timed out waiting for ${what}`);
-    run('sleep', ['0.1']);
-  }
-}
+import { startIn, waitFor } from './run.js';
 
 function keaConfig(plan: LabPlan, dir: string, pool: number): string {
   const d = plan.isp!.dhcp6!;

@@ -22,7 +22,7 @@ export function stateDir(prefix: string): string {
 const ipn = (ns: string, ...args: string[]) => must('ip', ['-n', ns, ...args]);
 
 /** Starts a long-running process inside a namespace, detached, output to a log file. */
-function startIn(ns: string, logFile: string, cmd: string, args: string[]): void {
+export function startIn(ns: string, logFile: string, cmd: string, args: string[]): void {
   const fd = openSync(logFile, 'a');
   const p = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { detached: true, stdio: ['ignore', fd, fd] });
   p.unref();
@@ -82,7 +82,7 @@ function baseNamespace(ns: string, forwarding: boolean): void {
   ipn(ns, 'link', 'set', 'lo', 'up');
 }
 
-function waitFor(what: string, ok: () => boolean, ms: number): void {
+export function waitFor(what: string, ok: () => boolean, ms: number): void {
   const deadline = Date.now() + ms;
   while (!ok()) {
     if (Date.now() > deadline) throw new Error(`lab: timed out waiting for ${what}`);
