@@ -31,9 +31,9 @@ export function applyBench(runs: number): ApplyFigures {
   const root = mkdtempSync(join(tmpdir(), 'kairo-bench-apply-'));
   run('ip', ['netns', 'del', ns]);
   must('ip', ['netns', 'add', ns]);
-  must('ip', ['-n', ns, 'link', 'add', 'wan0', 'type', 'veth', 'peer', 'name', 'lan0']);
   const f: ApplyFigures = { render: [], transaction: [], listing: 0, seedInsert: [], seedRestore: [] };
   try {
+    must('ip', ['-n', ns, 'link', 'add', 'wan0', 'type', 'veth', 'peer', 'name', 'lan0']);
     const target = new NetnsTarget(ns, root);
     const a = compile(g.text);
     apply(target, a, { site: 'bench', node: 'router' });
