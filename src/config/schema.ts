@@ -163,7 +163,13 @@ export const snatSchema = z.strictObject({
 export const nptSchema = z.strictObject({
   out: z.string(),
   inside: cidr.describe('internal prefix (e.g. a ULA /64)'),
-  outside: cidr.describe('public prefix of the same length'),
+  outside: z.union([
+    cidr.describe('public prefix of the same length'),
+    z.strictObject({
+      delegated: name.describe('the uplink whose DHCPv6-PD prefix provides the outside /64'),
+      subnet: z.number().int().min(0).max(65535).describe('which /64 of the delegated prefix'),
+    }),
+  ]).describe('a public prefix, or a /64 of a delegated prefix (it follows when the ISP renumbers)'),
 });
 
 export const forwardSchema = z.strictObject({

@@ -103,12 +103,25 @@ export function buildNodeModel(site: Site, node: string, secrets: Secrets = new 
     sources: expandSets(site, asList(s.source)),
     to: s.to,
   }));
-  const npt = (nat.npt ?? []).map((n, i) => ({
+  const npt = (nat.npt ?? []).flatMap((n, i) => (typeof n.outside === 'string' ? [{
     path: formatPath(['nat', 'npt', i]),
     devices: devicesOf(n.out),
     inside: parseCidr(n.inside)!,
     outside: parseCidr(n.outside)!,
-  }));
+  }] : []));
+  const nptPd = (nat.npt ?? []).flatMap((n, i) => {
+    if (typeof n.outside === 'string') return [];
+    const up = site.interfaces[n.outside.delegated];
+    return [{
+      path: formatPath(['nat', 'npt', i]),
+      index: i,
+      devices: devicesOf(n.out),
+      inside: parseCidr(n.inside)!,
+      uplinkDevice: pick(up.device, node) ?? n.outside.delegated,
+      length: up['prefix-delegation']?.length ?? 56,
+      subnet: n.outside.subnet,
+    }];
+  });
 
   const masqZones = (nat.masquerade ?? []).map((m) => m.out).filter((o) => zones.has(o));
   // Forwards share a handful of arrival zones: resolve each (zones, family) once, not 10 000 times.
@@ -172,6 +185,7 @@ export function buildNodeModel(site: Site, node: string, secrets: Secrets = new 
     masquerade,
     snat,
     npt,
+    nptPd,
     forwards,
     sysctl: {
       ipv4Forwarding: s['ipv4-forwarding'] ?? true,

@@ -128,6 +128,8 @@ export interface NodeModel {
   masquerade: MasqueradeModel[];
   snat: SnatModel[];
   npt: NptModel[];
+  /** NPTv6 to a /64 of a delegated prefix: the follower fills its chains when the prefix is known. */
+  nptPd: { path: string; index: number; devices: string[]; inside: Cidr; uplinkDevice: string; length: number; subnet: number }[];
   forwards: ForwardModel[];
   sysctl: { ipv4Forwarding: boolean; ipv6Forwarding: boolean; extra: Record<string, string> };
 }

@@ -334,8 +334,15 @@ function checkNat(site: Site, nodes: string[], zones: string[], c: Collector) {
   });
   (nat.npt ?? []).forEach((n, i) => {
     const inside = parseCidr(n.inside);
-    const outside = parseCidr(n.outside);
     if (!inside || inside.family !== 6) c.error('address.invalid', ['nat', 'npt', i, 'inside'], `'${n.inside}' is not an IPv6 prefix`);
+    if (typeof n.outside !== 'string') {
+      const up = site.interfaces[n.outside.delegated];
+      if (!up?.['prefix-delegation']) c.error('pd.unknown-uplink', ['nat', 'npt', i, 'outside', 'delegated'], `'${n.outside.delegated}' is not an interface with prefix-delegation`, suggestNames(n.outside.delegated, Object.entries(site.interfaces).filter(([, x]) => x['prefix-delegation']).map(([k]) => k)));
+      else if (n.outside.subnet >= 2 ** (64 - (up['prefix-delegation'].length ?? 56))) c.error('pd.subnet-range', ['nat', 'npt', i, 'outside', 'subnet'], `a /${up['prefix-delegation'].length ?? 56} has ${2 ** (64 - (up['prefix-delegation'].length ?? 56))} /64s; subnet ${n.outside.subnet} is not one of them`);
+      if (inside && inside.prefix !== 64) c.error('nat.npt-length', ['nat', 'npt', i, 'inside'], `a /64 of a delegated prefix is the outside: the inside must be a /64 too, not /${inside.prefix}`, 'NPTv6 maps prefixes of equal length (RFC 6296)');
+      return;
+    }
+    const outside = parseCidr(n.outside);
     if (!outside || outside.family !== 6) c.error('address.invalid', ['nat', 'npt', i, 'outside'], `'${n.outside}' is not an IPv6 prefix`);
     if (inside && outside && inside.prefix !== outside.prefix) c.error('nat.npt-length', ['nat', 'npt', i], `prefix lengths differ (/${inside.prefix} inside, /${outside.prefix} outside)`, 'NPTv6 maps prefixes of equal length (RFC 6296)');
   });

@@ -56,6 +56,10 @@ export function prerouting(m: NodeModel, flow: Flow, local: (a: Addr) => string 
       step(`iifname "${pkt.iif}" ip6 daddr ${r.n.outside.network} dnat ip6 prefix to ${r.n.inside.network}: ${from} → ${flow.dst}`, { path: r.n.path, verdict: 'dnat' });
       return { addr: flow.dst.toString(), port: flow.dport, path: r.n.path, name: 'npt' };
     }
+    if (r.kind === 'npt-pd') {
+      step(`iifname "${pkt.iif}" jump npt_pd_${r.n.index}_in: NPTv6 to a /64 of the prefix delegated on ${r.n.uplinkDevice}, unknown offline; not applied`, { path: r.n.path });
+      continue;
+    }
     if (!isPortProto(proto) || flow.dport === undefined) continue;
     let f: ForwardModel | undefined;
     let how: string;
@@ -102,6 +106,10 @@ export function postrouting(m: NodeModel, flow: Flow, oif: string, steps: TraceS
   };
   const src = flow.src;
   for (const r of tables(m, flow.family).post) {
+    if (r.kind === 'npt-pd') {
+      if (r.devices.includes(oif) && contains(r.n.inside, src)) step(`oifname "${oif}" jump npt_pd_${r.n.index}_out: NPTv6 of ${r.n.inside.network} to a /64 of the delegated prefix, unknown offline; not applied`, { path: r.n.path });
+      continue;
+    }
     if (r.kind === 'hairpin') {
       if (!r.devices.includes(oif) || !inElements(src, r.sources) || !r.targets.some((t) => sameAddr(flow.dst, t)) || !flow.dnatted) continue;
       const to = ownAddr();

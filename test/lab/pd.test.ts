@@ -1,7 +1,8 @@
 // DHCPv6 prefix delegation (issue 5): Kea on the ISP side delegates a /56, the LAN is numbered
-// from it (subnet id 1) and reaches the IPv6 Internet without NAT; when the ISP renumbers, the
-// firewall's view of the LAN prefix (the anti-spoofing set) follows within seconds: the new prefix
-// passes, the old one is dropped at the router (its drop counter shows it).
+// from it (subnet id 1) and reaches the IPv6 Internet without NAT, and a ULA link goes out through
+// NPTv6 to subnet 2 of the same delegation. When the ISP renumbers, both follow within seconds:
+// the anti-spoofing set (the new prefix passes, the old one is dropped at the router, its counter
+// shows it) and the NPTv6 rules (the Internet sees the new /64, host bits kept).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileSite } from '../../src/pipeline.js';
@@ -18,16 +19,19 @@ name: pdhome
 interfaces:
   wan: { device: wan0, zone: wan, ipv4: 192.0.2.2/24, gateway4: 192.0.2.1, ipv6: dhcp, prefix-delegation: { length: 56 } }
   lan: { device: lan0, zone: lan, ipv4: 10.0.0.1/24, ipv6-from: { uplink: wan, subnet: 1 } }
+  ct: { device: ct0, zone: lan, ipv4: 10.0.1.1/24, ipv6: fd00:1::1/64 }
 firewall:
   policies:
     - { from: lan, to: wan, action: accept }
     - { from: wan, to: router, action: drop }
     - { from: wan, to: lan, action: drop }
 nat:
-  masquerade: [{ out: wan, source: 10.0.0.0/24 }]
+  masquerade: [{ out: wan, source: [10.0.0.0/24, 10.0.1.0/24] }]
+  npt: [{ out: wan, inside: fd00:1::/64, outside: { delegated: wan, subnet: 2 } }]
 lab:
   checks:
     - { name: LAN reaches the IPv6 Internet from the delegated prefix, from: lan, family: ipv6, to: internet:443/tcp, expect: allow }
+    - { name: the ULA link reaches it through NPTv6 to subnet 2, from: ct, family: ipv6, to: internet:443/tcp, expect: allow }
 `;
 
 const setOf = (ns: string) => /elements = \{ ([^}]*) \}/.exec(must('nft', ['list', 'set', 'inet', 'kairo', 'pd_lan'], { netns: ns }))?.[1]?.trim();
@@ -45,6 +49,7 @@ test('lab: DHCPv6-PD numbers the LAN; after a renumbering the firewall follows t
     const t = testLab(r, plan);
     assert.equal(t.failed, 0, t.table);
     assert.match(t.results[0].observed, /saw 2001:db8:200:1::100/, 'routed, not NATed');
+    assert.match(t.results[1].observed, /saw 2001:db8:200:2::\d+/, 'NPTv6: subnet 2 of the delegation, host bits kept');
     assert.equal(setOf(router), '2001:db8:200:1::/64');
 
     const t0 = Date.now();
@@ -59,6 +64,7 @@ test('lab: DHCPv6-PD numbers the LAN; after a renumbering the firewall follows t
     const again = testLab(r, plan);
     assert.equal(again.failed, 0, again.table);
     assert.match(again.results[0].observed, /saw 2001:db8:300:1::100/);
+    assert.match(again.results[1].observed, /saw 2001:db8:300:2::\d+/, 'the NPTv6 rules followed the new prefix');
     // The old prefix is now a spoofed source: the router drops it on the way out.
     must('ip', ['-n', client.ns, 'addr', 'add', `${first}/64`, 'dev', client.link.dev, 'nodad']);
     const before = spoofDrops(router);

@@ -19,12 +19,19 @@ export interface ForwardMap {
   entries: Map<string, MapEntry>;
 }
 
+/** NPTv6 to a /64 of a delegated prefix: its own chains, filled by the follower once the prefix is known. */
+export type NptPd = NodeModel['nptPd'][number];
+
+export const nptPdChain = (n: NptPd, dir: 'in' | 'out') => `npt_pd_${n.index}_${dir}`;
+
 export type PreRule =
   | { kind: 'npt'; devices: string[]; n: NptModel }
+  | { kind: 'npt-pd'; devices: string[]; n: NptPd }
   | { kind: 'map'; devices: string[]; map: ForwardMap; comment: string }
   | { kind: 'range'; devices: string[]; f: ForwardModel; daddr: string[] | 'local'; comment: string };
 
 export type PostRule =
+  | { kind: 'npt-pd'; devices: string[]; n: NptPd }
   | { kind: 'hairpin'; devices: string[]; sources: string[]; targets: string[] }
   | { kind: 'snat'; s: SnatModel }
   | { kind: 'npt'; n: NptModel }
@@ -117,8 +124,9 @@ export function natPlan(m: NodeModel, family: Family): NatPlan {
   if (family === 6) {
     // NPTv6 inbound comes first in prerouting: the whole outside prefix belongs to the inside one.
     const npt = m.npt.filter((x) => x.devices.length);
-    plan.pre.unshift(...npt.map((n) => ({ kind: 'npt' as const, devices: n.devices, n })));
-    plan.post.push(...npt.map((n) => ({ kind: 'npt' as const, n })));
+    const pd = m.nptPd.filter((x) => x.devices.length);
+    plan.pre.unshift(...npt.map((n) => ({ kind: 'npt' as const, devices: n.devices, n })), ...pd.map((n) => ({ kind: 'npt-pd' as const, devices: n.devices, n })));
+    plan.post.push(...npt.map((n) => ({ kind: 'npt' as const, n })), ...pd.map((n) => ({ kind: 'npt-pd' as const, devices: n.devices, n })));
   }
   for (const mq of m.masquerade.filter((x) => x.family === family && x.devices.length)) plan.post.push({ kind: 'masquerade', mq });
   return plan;

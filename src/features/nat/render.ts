@@ -4,7 +4,7 @@
 import type { NodeModel } from '../../model/types.js';
 import type { Family } from '../../lib/ip.js';
 import { anon, comment, elementLines, ifnames } from '../../render/nft.js';
-import { natPlan, type ForwardMap, type MapEntry, type PostRule, type PreRule } from './plan.js';
+import { natPlan, nptPdChain, type ForwardMap, type MapEntry, type PostRule, type PreRule } from './plan.js';
 
 function fam(f: Family) {
   return f === 4 ? { table: 'ip', ip: 'ip', addrType: 'ipv4_addr' } : { table: 'ip6', ip: 'ip6', addrType: 'ipv6_addr' };
@@ -25,6 +25,7 @@ function mapDecl(map: ForwardMap, addrType: string): string {
 function preText(r: PreRule, ip: string): string {
   const devs = ifnames(r.devices);
   if (r.kind === 'npt') return `iifname ${devs} ip6 daddr ${r.n.outside.network} dnat ip6 prefix to ${r.n.inside.network} ${comment(r.n.path)}`;
+  if (r.kind === 'npt-pd') return `iifname ${devs} jump ${nptPdChain(r.n, 'in')} ${comment(`${r.n.path} (delegated prefix)`)}`;
   if (r.kind === 'map') {
     const lookup = r.map.by === 'addr' ? `${ip} daddr . meta l4proto . th dport` : 'meta l4proto . th dport';
     const local = r.map.by === 'port' ? 'fib daddr type local ' : '';
@@ -37,6 +38,8 @@ function preText(r: PreRule, ip: string): string {
 
 function postText(r: PostRule, ip: string): string {
   switch (r.kind) {
+    case 'npt-pd':
+      return `oifname ${ifnames(r.devices)} jump ${nptPdChain(r.n, 'out')} ${comment(`${r.n.path} (delegated prefix)`)}`;
     case 'hairpin':
       return `oifname ${ifnames(r.devices)} ${ip} saddr ${anon(r.sources)} ${ip} daddr ${anon(r.targets)} ct status dnat masquerade ${comment('nat.forwards hairpin')}`;
     case 'snat':
@@ -53,8 +56,11 @@ function renderFamily(m: NodeModel, family: Family): string {
   const plan = natPlan(m, family);
   const ch = (name: string, hook: string, prio: string, lines: string[]) =>
     `\tchain ${name} {\n\t\ttype nat hook ${hook} priority ${prio}; policy accept;\n${lines.map((l) => `\t\t${l}\n`).join('')}\t}`;
+  // Chains the prefix-delegation follower fills (empty until the ISP has delegated a prefix).
+  const pdChains = family === 6 ? m.nptPd.flatMap((n) => (['in', 'out'] as const).map((d) => `\tchain ${nptPdChain(n, d)} {\n\t}`)) : [];
   const body = [
     ...plan.maps.map((x) => mapDecl(x, addrType)),
+    ...pdChains,
     ch('prerouting', 'prerouting', 'dstnat', plan.pre.map((r) => preText(r, ip))),
     ch('postrouting', 'postrouting', 'srcnat', plan.post.map((r) => postText(r, ip))),
   ].join('\n\n');
