@@ -1,7 +1,7 @@
 // plan, apply, confirm, rollback, status: the transaction commands. Thin: pick the target and the
 // node's artifacts, call src/apply, print.
 import { spawn } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileFile, summary } from './io.js';
@@ -42,6 +42,7 @@ function resolveTarget(spec: string, site?: string): Target {
   }
   const t = parseTargetSpec(spec);
   if (typeof t === 'string') fail(t);
+  if (t instanceof NetnsTarget && !existsSync(`/run/netns/${t.netns}`)) fail(`target ${spec}: there is no network namespace '${t.netns}' (ip netns list shows those there are)`);
   return t;
 }
 
@@ -55,8 +56,7 @@ function nodeArtifacts(file: string, opts: TargetOpts) {
     const want = opts.node ?? (target.kind === 'host' ? hostname() : opts.target?.startsWith('lab:') ? opts.target.slice(4) : undefined);
     node = result.nodes.find((n) => n.node === want) ?? fail(`the site has nodes ${result.nodes.map((n) => n.node).join(', ')}: say which with --node`);
   } else if (opts.node && opts.node !== node.node) fail(`the site has no node '${opts.node}'`);
-  // Guest snippets and the like are for the user (kairo render), not for the router.
-  return { result, target, node: { ...node, artifacts: node.artifacts.filter((a) => a.install !== false) } };
+  return { result, target, node };
 }
 
 function watchdog(target: Target): number | undefined {

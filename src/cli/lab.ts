@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileFile, summary } from './io.js';
 import { labDown, planFor, testLab, upLab } from '../lab/index.js';
-import { labDownAll, labIsUp, stateDir } from '../lab/run.js';
+import { LabError, labDownAll, labIsUp, stateDir } from '../lab/run.js';
 import { isRoot } from '../lib/exec.js';
 import type { LabPlan } from '../lab/plan.js';
 import { scanLab } from '../lab/scan.js';
@@ -31,8 +31,14 @@ function runningPlan(file: string): LabPlan | undefined {
 }
 
 export function labUpCommand(file: string): void {
-  const { ms } = upLab(compiled(file), step);
-  step(`ready in ${ms} ms`);
+  try {
+    const { ms } = upLab(compiled(file), step);
+    step(`ready in ${ms} ms`);
+  } catch (e) {
+    if (!(e instanceof LabError)) throw e;
+    console.error(`kairo lab: ${e.message}`);
+    process.exitCode = 1;
+  }
 }
 
 export function labDownCommand(file: string | undefined, opts: { all?: boolean }): void {
@@ -49,19 +55,32 @@ export function labDownCommand(file: string | undefined, opts: { all?: boolean }
   step(`removed ${gone.length} namespaces`);
 }
 
-/** Tests against a running lab; without one, brings it up, tests and tears it down. */
-export function labTestCommand(file: string): void {
+/** Runs `fn` against the site's running lab; without one, brings it up for the command and tears it down after. */
+function withLab(file: string, fn: (result: ReturnType<typeof compiled>, plan: LabPlan) => void): void {
   const result = compiled(file);
   let plan = runningPlan(file);
   const own = !plan;
   try {
     if (!plan) plan = upLab(result, step).plan;
-    const t = testLab(result, plan);
-    console.log(t.table);
-    process.exitCode = t.failed > 0 ? 1 : 0;
+    fn(result, plan);
+  } catch (e) {
+    if (e instanceof LabError) {
+      console.error(`kairo lab: ${e.message}`);
+      process.exitCode = 1;
+      return;
+    }
+    throw e;
   } finally {
     if (own && plan) labDown(plan.prefix);
   }
+}
+
+export function labTestCommand(file: string): void {
+  withLab(file, (result, plan) => {
+    const t = testLab(result, plan);
+    console.log(t.table);
+    process.exitCode = t.failed > 0 ? 1 : 0;
+  });
 }
 
 export function labRunCommand(file: string): void {
@@ -74,6 +93,10 @@ export function labRunCommand(file: string): void {
     const t = testLab(result, plan);
     console.log(t.table);
     process.exitCode = t.failed > 0 ? 1 : 0;
+  } catch (e) {
+    if (!(e instanceof LabError)) throw e;
+    console.error(`kairo lab: ${e.message}`);
+    process.exitCode = 1;
   } finally {
     if (plan) {
       labDown(plan.prefix);
@@ -83,15 +106,9 @@ export function labRunCommand(file: string): void {
 }
 
 export function labScanCommand(file: string): void {
-  const result = compiled(file);
-  let plan = runningPlan(file);
-  const own = !plan;
-  try {
-    if (!plan) plan = upLab(result, step).plan;
+  withLab(file, (result, plan) => {
     const s = scanLab(result, plan, step);
     console.log(s.table);
     process.exitCode = s.unexpected > 0 || s.missing > 0 ? 1 : 0;
-  } finally {
-    if (own && plan) labDown(plan.prefix);
-  }
+  });
 }

@@ -99,7 +99,20 @@ function listening(ns: string, specs: string[]): boolean {
   });
 }
 
+/** Builds the lab; if any step fails, removes what was built and rethrows (no half-built lab is left). */
 export function labUp(plan: LabPlan, say: Log): void {
+  try {
+    buildLab(plan, say);
+  } catch (e) {
+    labDown(plan.prefix);
+    throw new LabError(`${(e as Error).message}\n(the lab was removed again; nothing of it is left)`);
+  }
+}
+
+/** A lab that cannot be built here: a missing tool, a kernel feature, a busy name. Not a bug in kairo. */
+export class LabError extends Error {}
+
+function buildLab(plan: LabPlan, say: Log): void {
   const t0 = Date.now();
   const log: Log = (s) => say(`[${String(Date.now() - t0).padStart(5)} ms] ${s}`);
   labDown(plan.prefix);

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { labSkip, namespacesWith, processesOf, root } from './helpers.js';
 
 const skip = labSkip();
@@ -39,5 +40,15 @@ test('lab: an up killed half-way is cleared by down --all', { skip }, async () =
   const down = kairo('lab', 'down', '--all');
   assert.equal(down.status, 0, down.stderr);
   assert.deepEqual(namespacesWith('kl-'), []);
+  assert.deepEqual(leftovers(), []);
+});
+
+test('lab: an up that fails half-way removes what it built and says why, without a stack trace', { skip: skip || (['/usr/bin/sysctl', '/bin/sysctl'].some((p) => existsSync(p)) ? 'skipped: sysctl is on the reduced PATH here, so the failure cannot be provoked' : false) }, () => {
+  // Without /usr/sbin on PATH, sysctl (needed after the first namespace exists) cannot be run.
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'kairo.js'), 'lab', 'up', 'examples/home-router.yaml'], { encoding: 'utf8', cwd: root, env: { ...process.env, PATH: '/usr/bin:/bin' }, timeout: 60_000 });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^kairo lab: .*sysctl.*\n\(the lab was removed again; nothing of it is left\)/m);
+  assert.doesNotMatch(r.stderr, /internal error|at .*\.ts:\d+/);
+  assert.deepEqual(namespacesWith('kl-home-'), []);
   assert.deepEqual(leftovers(), []);
 });
