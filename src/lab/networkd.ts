@@ -111,10 +111,10 @@ function deviceStates(artifacts: readonly Artifact[]): { bridges: Set<string>; d
 }
 
 /**
- * `ip` commands that take the interfaces from the `before` files to the `after` ones: only what
- * differs. Adds use `replace` (idempotent: the lab may already hold them); removals are prefixed
- * with `-` by the caller's convention: every command is an argument list, deletions tolerate
- * "already gone".
+ * `ip` commands (argument lists) that take the interfaces from the `before` files to the `after`
+ * ones: only what differs. Adds use `replace`, so they are idempotent (the lab may already hold
+ * them). Commands whose first element is '-' are removals that may find nothing to remove; the
+ * caller runs them without failing on "already gone".
  */
 export function networkdDiff(before: readonly Artifact[], after: readonly Artifact[]): string[][] {
   const a = deviceStates(before);

@@ -35,6 +35,14 @@ export function verifySite(site: Site, source?: SourceMap): Diagnostic[] {
   const zones = declaredZones ?? zoneNames(site);
 
   checkPerNodeKeys(site, nodes, c);
+  // Zone names become nft chain names with anything but letters, digits and _ turned into _.
+  const byIdent = new Map<string, string>();
+  for (const z of zones) {
+    const id = z.replace(/[^A-Za-z0-9_]/g, '_');
+    const other = byIdent.get(id);
+    if (other) c.error('zone.name-clash', site.zones?.[z] ? ['zones', z] : [], `zones '${other}' and '${z}' would share the chains in_${id}, from_${id} in the ruleset`, 'rename one of them (- and _ are the same to nft chain names)', true);
+    else byIdent.set(id, z);
+  }
   checkInterfaces(site, nodes, declaredZones, c);
   checkSets(site, c);
   checkFirewall(site, zones, c);
