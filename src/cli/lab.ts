@@ -24,8 +24,9 @@ function compiled(file: string) {
   return result;
 }
 
-function runningPlan(file: string): LabPlan | undefined {
-  const plan = planFor(compiled(file));
+/** The plan of the site's lab if it is running (the one saved at up, with live details such as PD addresses). */
+function runningPlan(result: ReturnType<typeof compiled>): LabPlan | undefined {
+  const plan = planFor(result);
   if (!labIsUp(plan.prefix)) return undefined;
   return JSON.parse(readFileSync(join(stateDir(plan.prefix), 'plan.json'), 'utf8')) as LabPlan;
 }
@@ -58,7 +59,7 @@ export function labDownCommand(file: string | undefined, opts: { all?: boolean }
 /** Runs `fn` against the site's running lab; without one, brings it up for the command and tears it down after. */
 function withLab(file: string, fn: (result: ReturnType<typeof compiled>, plan: LabPlan) => void): void {
   const result = compiled(file);
-  let plan = runningPlan(file);
+  let plan = runningPlan(result);
   const own = !plan;
   try {
     if (!plan) plan = upLab(result, step).plan;
