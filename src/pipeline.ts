@@ -34,7 +34,18 @@ export interface CompileOptions {
 
 export function compileSite(text: string, file = 'site.yaml', opts: CompileOptions = {}): CompileResult {
   const loaded = loadSite(text, file);
-  if (!loaded.site) return { ok: false, source: loaded.source, diagnostics: loaded.diagnostics, nodes: [] };
+  if (!loaded.site) {
+    // What the schema refused is reported; the rest of the file is still checked, so one run shows
+    // every kind of problem. Findings that may stem from the cut parts are left out: references
+    // (to a cut entry) and anything in a list an entry was cut from (its paths moved).
+    const p = loaded.partial;
+    const moved = (path: string) => p!.shifted.some((s) => {
+      const m = path.startsWith(`${s.path}[`) ? /^\[(\d+)\]/.exec(path.slice(s.path.length)) : null;
+      return m !== null && Number(m[1]) >= s.from;
+    });
+    const more = p ? verifySite(p.site, loaded.source).filter((d) => !d.code.startsWith('ref.') && !moved(d.path)) : [];
+    return { ok: false, source: loaded.source, diagnostics: sortDiagnostics([...loaded.diagnostics, ...more]), nodes: [] };
+  }
   const included = includeSetFiles(loaded.site, loaded.source, opts.readFile);
   const { secrets, diagnostics: secretDiags } = resolveSiteSecrets(loaded.site, loaded.source, {
     readFile: (p) => opts.readFile?.(p),

@@ -6,7 +6,7 @@ import type { Artifact } from '../render/artifact.js';
 import { NFT_PATH, SYSCTL_PATH } from '../render/index.js';
 import { run } from '../lib/exec.js';
 import type { Target } from '../targets/types.js';
-import { networkdToIp } from '../lab/networkd.js';
+import { networkdToIp } from '../targets/networkd-interpreter.js';
 import { Store } from './store.js';
 import { kairoListing, sysctlEntries } from './transaction.js';
 

@@ -39,6 +39,11 @@ export interface SourceMap {
 
 export interface LoadResult {
   site?: Site;
+  /**
+   * When the schema refused parts of the file: the rest of it, with those parts cut out, so that
+   * semantic checks can still report on what remains (never modelled or rendered).
+   */
+  partial?: { site: Site; /** Lists an entry was cut from, and from which index on the entries moved up (their paths are not the user's). */ shifted: { path: string; from: number }[] };
   source: SourceMap;
   diagnostics: Diagnostic[];
 }
@@ -262,7 +267,70 @@ export function loadSite(text: string, file = 'site.yaml'): LoadResult {
       });
     }
   }
-  return { source, diagnostics: sortDiagnostics(dedupe(diagnostics)) };
+  return { source, diagnostics: sortDiagnostics(dedupe(diagnostics)), partial: salvage(data, parsed.error.issues) };
+}
+
+/**
+ * Cuts what the schema refused out of a copy of the data (the offending value, or the entry that
+ * holds a missing key) until the rest parses; a few rounds at most. Undefined when nothing useful
+ * is left (the top-level shape itself is wrong).
+ */
+function salvage(data: unknown, first: readonly Issue[]): LoadResult['partial'] {
+  const copy: unknown = structuredClone(data);
+  let issues = first;
+  const shifted: { path: string; from: number }[] = [];
+  for (let round = 0; round < 4; round++) {
+    const paths: PathSegment[][] = [];
+    for (const raw of issues) {
+      for (const issue of flattenIssue(raw)) {
+        const path = issue.path as PathSegment[];
+        // Inside a list, the whole entry goes (a rule without its action is no rule); elsewhere the
+        // unknown key or the bad value, and for a missing value the entry that lacks it.
+        const entry = path.reduce<number>((at, seg, i) => (typeof seg === 'number' ? i : at), -1);
+        if (entry >= 0) paths.push(path.slice(0, entry + 1));
+        else if (issue.code === 'unrecognized_keys') for (const k of issue.keys) paths.push([...path, k]);
+        else paths.push(issue.input === undefined ? path.slice(0, -1) : path);
+      }
+    }
+    // Later list entries first, so each cut leaves the indices of the others as they were.
+    paths.sort((a, b) => comparePaths(b, a));
+    for (const p of paths.filter((x, i) => i === 0 || comparePaths(x, paths[i - 1]) !== 0)) {
+      const at = cut(copy, p);
+      if (at !== undefined) shifted.push({ path: formatPath(p.slice(0, -1)), from: round === 0 ? at : 0 });
+    }
+    const again = siteSchema.safeParse(copy);
+    if (again.success) return { site: again.data, shifted };
+    issues = again.error.issues;
+    if (issues.some((i) => i.path.length === 0)) return undefined;
+  }
+  return undefined;
+}
+
+function comparePaths(a: readonly PathSegment[], b: readonly PathSegment[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] === b[i]) continue;
+    return typeof a[i] === 'number' && typeof b[i] === 'number' ? (a[i] as number) - (b[i] as number) : String(a[i]).localeCompare(String(b[i]));
+  }
+  return a.length - b.length;
+}
+
+/** Removes the value at `path`; returns the index when it was a list entry (the entries after it moved up). */
+function cut(data: unknown, path: readonly PathSegment[]): number | undefined {
+  if (path.length < 2) return undefined; // never a top-level key's holder itself
+  let node = data as Record<string | number, unknown> | undefined;
+  for (const seg of path.slice(0, -1)) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = node[seg as string] as Record<string | number, unknown> | undefined;
+  }
+  if (node === null || typeof node !== 'object') return undefined;
+  const last = path[path.length - 1];
+  if (Array.isArray(node) && typeof last === 'number') {
+    if (last >= node.length) return undefined;
+    node.splice(last, 1);
+    return last;
+  }
+  delete node[last as string];
+  return undefined;
 }
 
 function dedupe(diags: Diagnostic[]): Diagnostic[] {

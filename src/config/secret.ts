@@ -1,6 +1,6 @@
 // Secrets (PPPoE passwords, database credentials) come from a file or an environment variable.
 // The value is wrapped so that printing, logging or JSON-serialising it never shows it.
-import type { SecretRef } from './schema.js';
+import type { SecretRef } from './schema-core.js';
 
 const hidden = new WeakMap<Secret, string>();
 

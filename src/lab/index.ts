@@ -1,6 +1,6 @@
 // The lab's entry points for the CLI and tests: plan from a compiled site, bring up, test, down.
 import type { CompileResult } from '../pipeline.js';
-import { parseChecks } from './checks.js';
+import { parseChecks } from '../features/lab/checks.js';
 import { buildLabPlan, type LabPlan } from './plan.js';
 import { labDown, labUp, type Log } from './run.js';
 import { formatTable, runCheck, type CheckResult } from './probe.js';

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { must, run } from '../lib/exec.js';
 import { nthAddress, parseCidr } from '../lib/ip.js';
 import type { LabPlan } from './plan.js';
-import { PD_FOLLOW_PATH } from '../features/prefix-delegation/render.js';
+import { PD_FOLLOW_PATH } from '../features/prefix-delegation/follower.js';
 import { startIn, waitFor } from './run.js';
 
 function keaConfig(plan: LabPlan, dir: string, pool: number): string {

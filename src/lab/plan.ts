@@ -9,9 +9,42 @@ import type { Site } from '../config/schema.js';
 import type { NodeModel, IfaceModel } from '../model/types.js';
 import type { Artifact } from '../render/artifact.js';
 import { contains, nthAddress, overlaps, parseAddress, parseCidr, prefixSize, type Cidr, type Family } from '../lib/ip.js';
-import { GUESTS_DIR, routedHosts } from '../features/routed-hosts/render.js';
-import { CONTAINERS_DIR } from '../features/containers/render.js';
-import { networkdToIp } from './networkd.js';
+import { FEATURES } from '../features/index.js';
+import type { AnyFeature, LabHostContribution, LabRouterContribution } from '../features/feature.js';
+import { featureModel } from '../model/build.js';
+import { firewall } from '../features/firewall/index.js';
+import { nat } from '../features/nat/index.js';
+import { networkdToIp } from '../targets/networkd-interpreter.js';
+
+/** What the node's features ask the lab to emulate on the router, merged in registry order. */
+function routerContribution(m: NodeModel): LabRouterContribution {
+  const out: LabRouterContribution = { preLinks: [], emulate: [], notes: [] };
+  for (const f of FEATURES as readonly AnyFeature[]) {
+    if (!m.features.has(f.id) || !f.lab?.router) continue;
+    const c = f.lab.router(m.features.get(f.id), m);
+    out.preLinks!.push(...(c.preLinks ?? []));
+    out.emulate!.push(...(c.emulate ?? []));
+    out.notes!.push(...(c.notes ?? []));
+    out.uplink4 ??= c.uplink4;
+    out.dhcp6 ??= c.dhcp6;
+  }
+  return out;
+}
+
+/** Hosts the node's features ask the lab to start (containers, VMs), configured from their rendered files. */
+function hostContributions(m: NodeModel): LabHostContribution[] {
+  return (FEATURES as readonly AnyFeature[]).flatMap((f) => (m.features.has(f.id) && f.lab?.hosts ? f.lab.hosts(m.features.get(f.id), m) : []));
+}
+
+/** The ip arguments (without `addr add`/`route add` and `dev`) of a rendered networkd file. */
+function fromNetworkFile(artifacts: Artifact[] | undefined, path: string, onlink = false): { addrs: string[][]; routes: string[][] } {
+  const file = artifacts?.find((x) => x.path === path);
+  const nd = file ? networkdToIp([{ ...file, reload: 'networkd' }]) : undefined;
+  return {
+    addrs: nd?.commands.filter((c) => c[0] === 'addr').map((c) => c.slice(2, c.indexOf('dev'))) ?? [],
+    routes: nd?.commands.filter((c) => c[0] === 'route').map((c) => c.slice(2, c.indexOf('dev')).concat(onlink && c.includes('onlink') ? ['onlink'] : [])) ?? [],
+  };
+}
 
 export const LAB_PREFIX = 'kl-';
 
@@ -88,17 +121,11 @@ export function labPrefix(site: string): string {
   return `${LAB_PREFIX}${site.replace(/[^a-z0-9]/gi, '').slice(0, 12).toLowerCase() || 'site'}`;
 }
 
-function isUplink(i: IfaceModel): boolean {
-  return Boolean(i.gateway4 || i.peer4 || i.gateway6 || i.ipv4Dhcp || i.pppoe || i.ipv6Mode === 'slaac' || i.ipv6Mode === 'dhcp');
+function isUplink(m: NodeModel, i: IfaceModel): boolean {
+  return Boolean(i.gateway4 || i.peer4 || i.gateway6 || i.ipv4Dhcp || i.ipv6Mode === 'slaac' || i.ipv6Mode === 'dhcp' || m.contributions.devices.some((d) => d.device === i.device && d.uplink));
 }
 
-/**
- * PPP in a namespace: this kernel has no PPP, so the PPP device is a point-to-point link with the
- * addresses IPCP would give, and the default route pppd's `defaultroute` sets. Everything above
- * it (zones by device name, NAT, MSS clamping) is the rendered ruleset as is; PPPoE itself is
- * proven in a full-kernel guest (test/lab/guest-pppoe.test.ts).
- */
-export const PPP_EMULATION = { isp: '100.64.0.1', router: '100.64.0.2' };
+export { PPP_EMULATION } from '../features/pppoe/index.js';
 
 /** Every prefix the site uses, so lab-chosen addresses never collide with the user's. */
 function usedPrefixes(models: NodeModel[]): Cidr[] {
@@ -111,7 +138,7 @@ function usedPrefixes(models: NodeModel[]): Cidr[] {
         if (c) out.push(c);
       }
     }
-    for (const s of m.sets) for (const e of s.elements.slice(0, 1000)) {
+    for (const s of featureModel(m, firewall)?.sets ?? []) for (const e of s.elements.slice(0, 1000)) {
       const c = parseCidr(e, true);
       if (c) out.push(c);
     }
@@ -150,28 +177,24 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
   const used = usedPrefixes(models);
   const taken = new Set<string>();
   for (const m of models) for (const i of m.interfaces) for (const a of [...i.ipv4, ...i.ipv6]) taken.add(a.addr.toString());
-  for (const m of models) for (const f of m.forwards) taken.add(f.target.addr.toString());
+  for (const m of models) for (const f of featureModel(m, nat)?.forwards ?? []) taken.add(f.target.addr.toString());
 
-  const routers: LabRouter[] = models.map((m) => ({
-    ns: `${prefix}-r-${m.node}`,
-    node: m.node,
-    artifacts: artifacts.get(m.node) ?? [],
-    links: m.interfaces.flatMap((i) => (i.bridge ? i.bridge.map((dev) => ({ dev, segment: i.key })) : [{ dev: i.device, segment: i.key }])),
-    preLinks: m.interfaces.filter((i) => i.pppoe).map((i) => ['link', 'add', i.pppoe!.over, 'type', 'veth', 'peer', 'name', `${i.pppoe!.over.slice(0, 12)}-lb`]),
-    emulate: m.interfaces.filter((i) => i.pppoe).flatMap((i) => [
-      ['addr', 'add', `${PPP_EMULATION.router}/32`, 'peer', `${PPP_EMULATION.isp}/32`, 'dev', i.device],
-      ['link', 'set', i.device, 'mtu', String(i.pppoe!.mtu)],
-      ['link', 'set', i.device, 'up'],
-      ['route', 'add', 'default', 'dev', i.device],
-    ]),
-    dhcp6: (() => {
-      const up6 = m.interfaces.find((i) => i.pd);
-      return up6 && { uplink: up6.device, length: up6.pd!.length, lans: m.interfaces.filter((i) => i.ipv6From?.uplinkKey === up6.key).map((i) => ({ dev: i.device, subnet: i.ipv6From!.subnet })) };
-    })(),
-    notes: m.interfaces.filter((i) => i.pppoe).map((i) => `${m.node}: ${i.device} stands in for PPPoE over ${i.pppoe!.over} as a point-to-point link (${PPP_EMULATION.router} ↔ ${PPP_EMULATION.isp}); PPP itself is proven in the full-kernel guest`),
-    // The router answers on the ports its input rules open, so "allow" checks get a real answer.
-    serve: routerServices(m),
-  }));
+  const routers: LabRouter[] = models.map((m) => {
+    const rc = routerContribution(m);
+    return {
+      ns: `${prefix}-r-${m.node}`,
+      node: m.node,
+      artifacts: artifacts.get(m.node) ?? [],
+      links: m.interfaces.flatMap((i) => (i.bridge ? i.bridge.map((dev) => ({ dev, segment: i.key })) : [{ dev: i.device, segment: i.key }])),
+      preLinks: rc.preLinks ?? [],
+      emulate: rc.emulate ?? [],
+      dhcp6: rc.dhcp6,
+      notes: rc.notes ?? [],
+      // The router answers on the ports its input rules open, so "allow" checks get a real answer.
+      serve: routerServices(m),
+    };
+  });
+  const firstLab = routerContribution(first);
 
   const hosts: LabHost[] = [];
   const byKey = new Map(first.interfaces.map((i) => [i.key, i]));
@@ -186,7 +209,7 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
   const gatewayOn = (i: IfaceModel, family: Family) => (family === 4 ? i.ipv4[0] : i.ipv6.find((a) => a.addr.range() !== 'linkLocal'))?.addr.toString();
 
   // ISP on the first uplink.
-  const up = first.interfaces.find(isUplink);
+  const up = first.interfaces.find((i) => isUplink(first, i));
   let isp: IspPlan | undefined;
   if (up) {
     const ispNs = `${prefix}-isp`;
@@ -197,9 +220,10 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
     let dhcp4: IspPlan['dhcp4'];
     let ra: IspPlan['ra'];
     let dhcp6: IspPlan['dhcp6'];
-    const routerUp4 = up.pppoe ? parseCidr(`${PPP_EMULATION.router}/32`)! : up.ipv4[0];
-    if (up.pppoe) {
-      addrs.push([`${PPP_EMULATION.isp}/32`, 'peer', `${PPP_EMULATION.router}/32`]);
+    const emulated = firstLab.uplink4;
+    const routerUp4 = emulated ? parseCidr(emulated.router)! : up.ipv4[0];
+    if (emulated) {
+      addrs.push(emulated.isp);
     } else if (up.gateway4 || up.peer4) {
       const gw = (up.peer4 ?? up.gateway4)!;
       if (routerUp4 && routerUp4.prefix < 31 && contains(routerUp4, parseAddress(gw)!.addr)) addrs.push([`${gw}/${routerUp4.prefix}`]);
@@ -228,22 +252,22 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
       const link = parseCidr(firstFree(['2001:db8:100::/64', '2001:db8:101::/64'], used))!;
       addrs.push([`${nthAddress(link, 1)}/64`, 'nodad'], ['fe80::1/64', 'nodad']);
       ra = { managed: true };
-      dhcp6 = { link: link.network, pdPools: [firstFree(['2001:db8:200::/48', '2001:db8:210::/48'], used), firstFree(['2001:db8:300::/48', '2001:db8:310::/48'], used)], delegatedLength: up.pd?.length ?? 64 };
+      dhcp6 = { link: link.network, pdPools: [firstFree(['2001:db8:200::/48', '2001:db8:210::/48'], used), firstFree(['2001:db8:300::/48', '2001:db8:310::/48'], used)], delegatedLength: firstLab.dhcp6?.length ?? 64 };
     } else if (up.ipv6Mode === 'slaac' || (up.acceptRa && !routerUp6)) {
       const p = parseCidr(firstFree(['2001:db8:1000::/64', '2001:db8:1001::/64'], used))!;
       addrs.push([`${nthAddress(p, 1)}/64`, 'nodad']);
       addrs.push(['fe80::1/64', 'nodad']);
       ra = { prefix: p.network };
     } else if (up.acceptRa && routerUp6) {
-      // accept_ra=2 with a static address (seed 002): RAs bring the default route only.
+      // accept_ra=2 with a static address: RAs bring the default route only.
       const own = up.gateway6 ?? freeHost(parseCidr(routerUp6.network)!, taken)!;
       taken.add(own);
       addrs.push([`${own}/${routerUp6.prefix}`, 'nodad'], ['fe80::1/64', 'nodad']);
       ra = {};
     }
     // Addresses the router routes (not NATs) must be reachable from the ISP: route the router's
-    // inside prefixes and host routes back via its static uplink address (seed 000's static route
-    // on the home gateway, seed 003's provider routing).
+    // inside prefixes and host routes back via its static uplink address (a home gateway's static
+    // route to the pair, a provider routing public addresses to a host).
     const via4 = routerUp4?.addr.toString();
     const via6 = routerUp6?.addr.toString();
     const seen = new Set<string>();
@@ -281,18 +305,21 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
       addrs.push([`${a}/${net.prefix}`, ...(fam === 6 ? ['nodad'] : [])]);
       routes.push(['default', 'via', gatewayOn(i, fam)!]);
     }
-    if (addrs.length === 0 && !i.ipv6From) continue;
-    hosts.push({ ns: `${prefix}-c-${i.key}`.slice(0, 40), role: 'client', label: `client on ${i.path}`, link: attach(i.key, hosts.length), addrs, routes, serve: ['tcp:80'], owns, ...(i.ipv6From ? { pdLink: i.device } : {}) });
+    const pdLink = firstLab.dhcp6?.lans.some((l) => l.dev === i.device);
+    if (addrs.length === 0 && !pdLink) continue;
+    hosts.push({ ns: `${prefix}-c-${i.key}`.slice(0, 40), role: 'client', label: `client on ${i.path}`, link: attach(i.key, hosts.length), addrs, routes, serve: ['tcp:80'], owns, ...(pdLink ? { pdLink: i.device } : {}) });
   }
 
-  // Port-forward targets: one namespace per declared container (configured from the network file
-  // kairo renders for it, both families), else one per target address on the link holding it.
-  const containerOf = new Map<string, { name: string; iface: IfaceModel }>();
-  for (const i of first.interfaces) for (const h of i.hosts) for (const a of [h.ipv4, h.ipv6]) if (a) containerOf.set(parseAddress(a)!.addr.toString(), { name: h.name, iface: i });
+  // Port-forward targets: one namespace per host a feature declares (a container, configured from
+  // the network file kairo renders for it, both families), else one per target address on the
+  // link holding it.
+  const contributed = hostContributions(first);
+  const byOwned = new Map<string, LabHostContribution>();
+  for (const h of contributed.filter((x) => x.role === 'target')) for (const a of h.owns) byOwned.set(a, h);
   const targets = new Map<string, { addr: string; fam: Family; serve: Set<string> }>();
-  for (const f of first.forwards) {
+  for (const f of featureModel(first, nat)?.forwards ?? []) {
     const a = f.target.addr.toString();
-    const key = containerOf.get(a)?.name ?? a;
+    const key = byOwned.get(a)?.name ?? a;
     const t = targets.get(key) ?? { addr: a, fam: f.family, serve: new Set<string>() };
     for (const proto of f.protos) {
       if (f.portEnd === undefined) t.serve.add(`${proto}:${f.target.port ?? f.port}`);
@@ -302,16 +329,11 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
   }
   let n = 0;
   for (const [key, t] of targets) {
-    const c = containerOf.get(t.addr);
+    const c = byOwned.get(t.addr);
     if (c) {
-      const file = artifacts.get(first.node)?.find((x) => x.path === `${CONTAINERS_DIR}/${c.name}/10-kairo-eth0.network`);
-      const nd = file ? networkdToIp([{ ...file, reload: 'networkd' }]) : undefined;
-      const h = c.iface.hosts.find((x) => x.name === c.name)!;
       hosts.push({
-        ns: `${prefix}-t${++n}`, role: 'target', label: `container ${key}`, link: attach(c.iface.key, hosts.length),
-        addrs: nd?.commands.filter((x) => x[0] === 'addr').map((x) => x.slice(2, x.indexOf('dev'))) ?? [],
-        routes: nd?.commands.filter((x) => x[0] === 'route').map((x) => x.slice(2, x.indexOf('dev'))) ?? [],
-        serve: [...t.serve], owns: [h.ipv4, h.ipv6].filter((x): x is string => Boolean(x)).map((x) => parseAddress(x)!.addr.toString()),
+        ns: `${prefix}-t${++n}`, role: 'target', label: `container ${key}`, link: attach(c.segment, hosts.length),
+        ...fromNetworkFile(artifacts.get(first.node), c.configFile), serve: [...c.serve, ...t.serve], owns: c.owns,
       });
       continue;
     }
@@ -326,18 +348,14 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
     });
   }
 
-  // VMs: every public address routed onto a bridge (seed 003), configured from the guest file
-  // kairo renders for it (src/features/routed-hosts), as the user would paste it into the guest.
+  // VMs: every public address routed onto a bridge, configured from the guest file kairo renders
+  // for it, as the user would paste it into the guest.
   const vmPorts = site.lab?.['vm-ports'] ?? [80];
   let v = 0;
-  for (const h of routedHosts(first)) {
-    const guestFile = artifacts.get(first.node)?.find((a) => a.path === `${GUESTS_DIR}/${h.addr}/10-kairo-eth0.network`);
-    const nd = guestFile ? networkdToIp([{ ...guestFile, reload: 'networkd' }]) : undefined;
-    const addrs = nd?.commands.filter((c) => c[0] === 'addr').map((c) => c.slice(2, c.indexOf('dev'))) ?? [];
-    const routes = nd?.commands.filter((c) => c[0] === 'route').map((c) => c.slice(2, c.indexOf('dev')).concat(c.includes('onlink') ? ['onlink'] : [])) ?? [];
+  for (const h of contributed.filter((x) => x.role === 'vm')) {
     hosts.push({
-      ns: `${prefix}-vm${++v}`, role: 'vm', label: `VM ${h.addr} on ${h.bridge}`, link: attach(h.iface.key, hosts.length),
-      addrs, routes, serve: vmPorts.map((p) => `tcp:${p}`), owns: [h.addr],
+      ns: `${prefix}-vm${++v}`, role: 'vm', label: h.label, link: attach(h.segment, hosts.length),
+      ...fromNetworkFile(artifacts.get(first.node), h.configFile, true), serve: [...h.serve, ...vmPorts.map((p) => `tcp:${p}`)], owns: h.owns,
     });
   }
 
@@ -348,7 +366,7 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
 
 function routerServices(m: NodeModel): string[] {
   const out = new Set<string>();
-  for (const p of m.pairs.filter((x) => x.to === 'router')) {
+  for (const p of featureModel(m, firewall)?.pairs.filter((x) => x.to === 'router') ?? []) {
     for (const r of p.rules.filter((x) => x.action === 'accept')) {
       for (const proto of r.protos.filter((x) => x === 'tcp' || x === 'udp')) {
         for (const port of r.ports.filter((x) => !x.includes('-'))) out.add(`${proto}:${port}`);

@@ -2,7 +2,7 @@
 // which address, and which source address it saw (after NAT).
 import { run } from '../lib/exec.js';
 import { parseAddress, type Family } from '../lib/ip.js';
-import type { LabCheck } from './checks.js';
+import type { LabCheck } from '../features/lab/checks.js';
 import type { LabHost, LabPlan } from './plan.js';
 import { AGENT } from './run.js';
 import type { KernelFeatures } from './features.js';

@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } fro
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { must, run } from '../lib/exec.js';
-import { networkdToIp } from './networkd.js';
+import { networkdToIp } from '../targets/networkd-interpreter.js';
 import { LAB_PREFIX, type LabPlan } from './plan.js';
 import { NFT_PATH, SYSCTL_PATH } from '../render/index.js';
 import { startPrefixDelegation } from './pd.js';

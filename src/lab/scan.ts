@@ -2,6 +2,8 @@
 // behind them, TCP and UDP, IPv4 and IPv6. What the site declares open is computed offline by the
 // packet tracer (firewall + NAT, the same semantics as the ruleset) joined with where the lab runs
 // a server; any difference with what nmap finds is a failure.
+import { featureModel } from '../model/build.js';
+import { nat } from '../features/nat/index.js';
 import type { CompileResult } from '../pipeline.js';
 import { parseAddress, type Family } from '../lib/ip.js';
 import { run } from '../lib/exec.js';
@@ -24,7 +26,7 @@ function portList(result: CompileResult, plan: LabPlan): number[] {
   const ports = new Set<number>();
   for (let p = 1; p <= 1024; p++) ports.add(p);
   for (const spec of [...plan.hosts.flatMap((h) => h.serve), ...plan.routers.flatMap((r) => r.serve)]) ports.add(Number(spec.split(':')[1]));
-  for (const f of result.nodes[0].model.forwards) ports.add(f.port);
+  for (const f of featureModel(result.nodes[0].model, nat)?.forwards ?? []) ports.add(f.port);
   return [...ports].sort((a, b) => a - b);
 }
 
@@ -86,7 +88,7 @@ export function scanLab(result: CompileResult, plan: LabPlan, log: Log): { table
 
   const declaredPorts = new Set<number>([
     ...[...plan.hosts, ...plan.routers].flatMap((x) => x.serve.map((spec) => Number(spec.split(':')[1]))),
-    ...result.nodes.flatMap((n) => n.model.forwards.flatMap((f) => (f.portEnd ? Array.from({ length: f.portEnd - f.port + 1 }, (_, i) => f.port + i) : [f.port]))),
+    ...result.nodes.flatMap((n) => (featureModel(n.model, nat)?.forwards ?? []).flatMap((f) => (f.portEnd ? Array.from({ length: f.portEnd - f.port + 1 }, (_, i) => f.port + i) : [f.port]))),
   ]);
   const serving = (ns: string | undefined, spec: string) =>
     Boolean(ns && [...plan.hosts, ...plan.routers].find((x) => x.ns === ns)?.serve.includes(spec));

@@ -181,3 +181,11 @@ export function prefixSize(c: Cidr): number {
   const bits = (c.family === 4 ? 32 : 128) - c.prefix;
   return bits > 52 ? Number.MAX_SAFE_INTEGER : 2 ** bits;
 }
+
+/** Orders two addresses of one family (negative, zero, positive), as the numbers they encode. */
+export function compareAddr(a: Addr, b: Addr): number {
+  const x = a.toByteArray();
+  const y = b.toByteArray();
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return 0;
+}

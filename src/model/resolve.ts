@@ -1,12 +1,13 @@
-// Small resolvers shared by the checker and the model builder, so both read the site the same way.
-import type { Site, InterfaceConfig } from '../config/schema.js';
+// Small resolvers shared by the checks and the models, so every feature reads the site the same way.
+import type { CoreInterface } from '../config/schema-core.js';
 import { parseCidr, parseAddress, type Cidr, type Family } from '../lib/ip.js';
+import type { SiteBase } from './types.js';
 
 export const ROUTER = 'router';
 export const ANY = 'any';
 export const DEFAULT_NODE = 'router';
 
-export function nodeNames(site: Site): string[] {
+export function nodeNames(site: Pick<SiteBase, 'nodes'>): string[] {
   const names = Object.keys(site.nodes ?? {});
   return names.length > 0 ? names : [DEFAULT_NODE];
 }
@@ -18,7 +19,7 @@ export function isPerNodeMap(v: unknown): v is Record<string, unknown> {
 /** The value for one node: the shared value, the node's own entry, or undefined when the map omits the node. */
 export function pick<T>(v: T | Record<string, T> | undefined, node: string): T | undefined {
   if (v === undefined) return undefined;
-  if (isPerNodeMap(v)) return (v as Record<string, T>)[node];
+  if (isPerNodeMap(v)) return Object.hasOwn(v, node) ? (v as Record<string, T>)[node] : undefined;
   return v as T;
 }
 
@@ -28,8 +29,8 @@ export function asList<T>(v: T | T[] | undefined): T[] {
 }
 
 /** Interfaces present on a node: a per-node `device` map that omits the node leaves the interface off it. */
-export function interfacesOn(site: Site, node: string): [string, InterfaceConfig, string][] {
-  const out: [string, InterfaceConfig, string][] = [];
+export function interfacesOn<I extends CoreInterface>(site: { interfaces: Record<string, I> }, node: string): [string, I, string][] {
+  const out: [string, I, string][] = [];
   for (const [key, iface] of Object.entries(site.interfaces)) {
     const dev = pick(iface.device, node);
     if (dev !== undefined) out.push([key, iface, dev]);
@@ -37,7 +38,8 @@ export function interfacesOn(site: Site, node: string): [string, InterfaceConfig
   return out;
 }
 
-export function zoneNames(site: Site): string[] {
+/** Zone names: the declared ones first, then those interfaces name. */
+export function zoneNames(site: { interfaces: Record<string, CoreInterface>; zones?: Record<string, unknown> }): string[] {
   const names = new Set<string>(Object.keys(site.zones ?? {}));
   for (const iface of Object.values(site.interfaces)) names.add(iface.zone);
   return [...names];
@@ -55,10 +57,14 @@ export function parsedStatic(v: unknown): Cidr[] {
     .filter((c): c is Cidr => c !== undefined);
 }
 
+/** Named address sets as rules and NAT refer to them (`@name`). */
+export type SetFamilies = Record<string, { family: 'ipv4' | 'ipv6'; elements?: string[] }> | undefined;
+
 /** Family of an address, prefix or `@set` written in a rule; undefined when it does not parse. */
-export function familyOfMatch(site: Site, s: string): Family | undefined {
+export function familyOfMatch(sets: SetFamilies, s: string): Family | undefined {
   if (s.startsWith('@')) {
-    const set = site.sets?.[s.slice(1)];
+    const name = s.slice(1);
+    const set = sets && Object.hasOwn(sets, name) ? sets[name] : undefined;
     return set ? (set.family === 'ipv4' ? 4 : 6) : undefined;
   }
   const c = parseCidr(s, true);

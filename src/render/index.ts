@@ -1,42 +1,23 @@
-// NodeModel → Artifact[]: the files one router needs. Pure and deterministic (no clock, no I/O),
-// so the same site always renders byte-identical files.
+// NodeModel → Artifact[]: the files one router needs, each feature's in registry order. Pure and
+// deterministic (no clock, no I/O), so the same site always renders byte-identical files.
 import type { NodeModel } from '../model/types.js';
+import { FEATURES } from '../features/index.js';
+import type { AnyFeature, RenderContext, Service } from '../features/feature.js';
 import { header, type Artifact } from './artifact.js';
-import { renderFilterTable } from '../features/firewall/render.js';
-import { renderNatTables } from '../features/nat/render.js';
-import { renderSysctl } from '../features/sysctl/render.js';
-import { renderNetworkd } from '../features/interfaces/networkd.js';
-import { renderBootUnit } from '../features/boot/render.js';
-import { renderRoutedHosts } from '../features/routed-hosts/render.js';
-import { renderDsLite } from '../features/ds-lite/render.js';
-import { renderPppoe } from '../features/pppoe/render.js';
-import { renderContainers } from '../features/containers/render.js';
-import { renderPrefixDelegation } from '../features/prefix-delegation/render.js';
 
-export const NFT_PATH = '/etc/kairo/nftables.nft';
-export const SYSCTL_PATH = '/etc/sysctl.d/90-kairo.conf';
-export const KAIRO_TABLES = [['inet', 'kairo'], ['ip', 'kairo_nat'], ['ip6', 'kairo_nat']] as const;
-
-/**
- * The whole ruleset in one `nft -f` transaction: each kairo table is created (so the delete cannot
- * fail), deleted and defined anew. Tables kairo does not own are never named, so never touched.
- */
-export function renderNftables(m: NodeModel): string {
-  const replace = KAIRO_TABLES.map(([f, t]) => `table ${f} ${t}\ndelete table ${f} ${t}`).join('\n');
-  return `${header('#', m.site, m.node)}\n${replace}\n\n${renderFilterTable(m)}\n${renderNatTables(m).join('\n')}`;
-}
+export { NFT_PATH, SYSCTL_PATH, KAIRO_TABLES } from './ruleset.js';
 
 export function renderNode(m: NodeModel): Artifact[] {
-  const hash = header('#', m.site, m.node);
-  return [
-    { path: NFT_PATH, content: renderNftables(m), mode: 0o600, owner: 'firewall', reload: 'nftables' },
-    { path: SYSCTL_PATH, content: hash + renderSysctl(m), mode: 0o644, owner: 'sysctl', reload: 'sysctl' },
-    ...renderNetworkd(m, hash),
-    renderBootUnit(hash, NFT_PATH, SYSCTL_PATH),
-    ...renderRoutedHosts(m, hash),
-    ...renderDsLite(m, hash),
-    ...renderPppoe(m, hash),
-    ...renderContainers(m, hash),
-    ...renderPrefixDelegation(m, hash),
-  ];
+  const ctx: RenderContext = { node: m, head: header('#', m.site, m.node), contributions: m.contributions };
+  const out: Artifact[] = [];
+  for (const f of FEATURES as readonly AnyFeature[]) {
+    if (!m.features.has(f.id) || !f.render) continue;
+    out.push(...f.render(m.features.get(f.id), ctx));
+  }
+  return out;
+}
+
+/** The daemons the node's features run (units, how a change takes effect, enabled). */
+export function nodeServices(m: NodeModel): Service[] {
+  return (FEATURES as readonly AnyFeature[]).flatMap((f) => (m.features.has(f.id) && f.services ? f.services(m.features.get(f.id), m) : []));
 }

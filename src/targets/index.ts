@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { Artifact } from '../render/artifact.js';
 import { run, type RunResult } from '../lib/exec.js';
-import { networkdDiff } from '../lab/networkd.js';
+import { networkdDiff } from './networkd-interpreter.js';
 import { readRooted, removeRooted, rooted, writeRooted } from './files.js';
 import type { Target } from './types.js';
 

@@ -2,19 +2,20 @@
 // rendered nftables ruleset (prerouting DNAT, routing decision, filter input/forward, postrouting
 // SNAT) and names the config entry that decided it. Pure: no I/O, no kernel.
 import type { NodeModel } from '../model/types.js';
+import { featureModel } from '../model/build.js';
+import { sysctl } from '../features/sysctl/index.js';
 import { parseAddress } from '../lib/ip.js';
-import { familyOf } from './match.js';
+import { PORT_PROTOS, familyOf } from './match.js';
 import { forwardHook, inputHook } from './filter.js';
 import { natTable, postrouting, prerouting } from './nat.js';
-import { deliveryReason, localReason, lookupRoute, parseLocal } from './route.js';
+import { deliveryReason, localReason, lookupRoute, parseLocal, reversePathDrop } from './route.js';
 import { TraceInputError, type Flow, type Packet, type TraceOptions, type TraceResult, type TraceStep } from './types.js';
 
 export type { Packet, TraceOptions, TraceResult, TraceStep } from './types.js';
 export { TraceInputError } from './types.js';
 
 const STATES = ['new', 'established', 'related', 'invalid'] as const;
-/** Protocols whose transport header starts with source and destination ports. */
-export const PORT_PROTOS = ['tcp', 'udp', 'sctp', 'udplite'];
+export { PORT_PROTOS };
 
 function checkPort(name: string, p: number | undefined) {
   if (p !== undefined && (!Number.isInteger(p) || p < 1 || p > 65535)) throw new TraceInputError(`${name} ${p} is not a port in 1-65535`);
@@ -53,6 +54,11 @@ export function tracePacket(model: NodeModel, pkt: Packet, opts: TraceOptions = 
 
   const dnat = prerouting(model, flow, (a) => localReason(model, a, extra), steps);
 
+  const rp = reversePathDrop(model, flow.src, pkt.iif);
+  if (rp) {
+    route(rp.text, { path: rp.path, verdict: 'drop' });
+    return { verdict: 'drop', hook: 'input', dnat, decidedBy: { path: rp.path }, steps };
+  }
   const own = localReason(model, flow.dst, extra) ?? deliveryReason(model, flow.dst);
   if (own) {
     route(`${flow.dst} is for the router (${own}) → input hook`);
@@ -60,7 +66,8 @@ export function tracePacket(model: NodeModel, pkt: Packet, opts: TraceOptions = 
     return { verdict: d.verdict, hook: 'input', dnat, decidedBy: d.decidedBy, steps };
   }
 
-  const forwarding = flow.family === 4 ? model.sysctl.ipv4Forwarding : model.sysctl.ipv6Forwarding;
+  const s = featureModel(model, sysctl)!;
+  const forwarding = flow.family === 4 ? s.ipv4Forwarding : s.ipv6Forwarding;
   if (!forwarding) {
     const path = `routing: forwarding off (sysctl.ipv${flow.family}-forwarding)`;
     route(`${flow.dst} is not local and IPv${flow.family} forwarding is off: the kernel drops it`, { path, verdict: 'drop' });

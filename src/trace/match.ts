@@ -11,6 +11,9 @@ function compare(a: Addr, b: Addr): number {
   return 0;
 }
 
+/** Protocols whose transport header starts with source and destination ports. */
+export const PORT_PROTOS = ['tcp', 'udp', 'sctp', 'udplite'];
+
 /** Parsed elements are cached: a 100 000-entry blocklist is parsed once per run, not once per rule. */
 const cache = new Map<string, ((a: Addr) => boolean) | null>();
 

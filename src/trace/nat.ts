@@ -1,7 +1,10 @@
 // Evaluation of the nat tables (`ip kairo_nat`, `ip6 kairo_nat`). The rules come from the same
 // NAT plan the renderer prints (src/features/nat/plan.ts), so the two cannot drift apart. The
 // first NAT statement that applies ends the chain; a map lookup that misses does not.
-import type { ForwardModel, NodeModel } from '../model/types.js';
+import type { NodeModel } from '../model/types.js';
+import type { ForwardModel } from '../features/nat/model.js';
+import { nat as natFeature } from '../features/nat/index.js';
+import { featureModel } from '../model/build.js';
 import { contains, type Addr, type Family } from '../lib/ip.js';
 import { addrKey, natPlan, portKey, type PostRule, type PreRule } from '../features/nat/plan.js';
 import { inElements, mapPrefix, sameAddr } from './match.js';
@@ -13,7 +16,9 @@ interface Tables {
 }
 
 function build(m: NodeModel, family: Family): Tables {
-  const plan = natPlan(m, family);
+  const nat = featureModel(m, natFeature);
+  if (!nat) return { pre: [], post: [] };
+  const plan = natPlan(nat, family);
   return { pre: plan.pre, post: plan.post };
 }
 

@@ -51,7 +51,7 @@ interface Candidate extends Route {
   net: Cidr;
 }
 
-function candidates(i: IfaceModel, family: Family): Candidate[] {
+function candidates(m: NodeModel, i: IfaceModel, family: Family): Candidate[] {
   const out: Candidate[] = [];
   const add = (net: Cidr | undefined, text: string) => {
     if (net && net.family === family) out.push({ device: i.device, prefix: net.prefix, net, text });
@@ -60,12 +60,11 @@ function candidates(i: IfaceModel, family: Family): Candidate[] {
   if (i.peer4) add(parseCidr(i.peer4, true), `point-to-point peer ${i.peer4} on ${i.device} (${i.path}.peer4)`);
   i.routes.forEach((r, n) => add(parseCidr(r.to, true), `route ${r.to}${r.via ? ` via ${r.via}` : ''} on ${i.device} (${i.path}.routes[${n}])`));
   const any = parseCidr(family === 4 ? '0.0.0.0/0' : '::/0')!;
-  if (family === 4 && i.dsLite) {
-    // The DS-Lite unit moves the IPv4 default route onto the softwire.
-    out.push({ device: i.dsLite.tunnel, prefix: 0, net: any, text: `default over the DS-Lite softwire ${i.dsLite.tunnel} (${i.dsLite.path})` });
-  } else if (family === 4 && i.pppoe) {
-    add(any, `default over PPPoE on ${i.device} (${i.path}.pppoe: pppd's defaultroute)`);
-  } else if (family === 4) {
+  // Routes features install (a softwire's or PPP's default), in the place of the interface's own default.
+  const extra = m.contributions.routes.filter((r) => r.parent === i.device && r.family === family);
+  for (const r of extra) out.push({ device: r.device, prefix: r.net.prefix, net: r.net, text: r.text });
+  if (family === 4) {
+    if (extra.some((r) => r.replacesDefault4)) return out;
     if (i.gateway4) add(any, `default via ${i.gateway4} on ${i.device} (${i.path}.gateway4)`);
     else if (i.ipv4Dhcp) add(any, `default from DHCP on ${i.device} (${i.path}.ipv4)`);
   } else if (i.gateway6) {
@@ -82,7 +81,7 @@ export function lookupRoute(m: NodeModel, dst: Addr): Route | undefined {
   let best: Candidate | undefined;
   let defaults = 0;
   for (const i of m.interfaces) {
-    for (const c of candidates(i, family)) {
+    for (const c of candidates(m, i, family)) {
       if (c.prefix === 0) defaults++;
       if (contains(c.net, dst) && (!best || c.prefix > best.prefix)) best = c;
     }
@@ -90,6 +89,25 @@ export function lookupRoute(m: NodeModel, dst: Addr): Route | undefined {
   if (!best) return undefined;
   const note = best.prefix === 0 && defaults > 1 ? `; ${defaults} default routes, the first interface's is taken` : '';
   return { device: best.device, prefix: best.prefix, text: best.text + note };
+}
+
+/**
+ * Reverse-path filtering (rp_filter, IPv4 only), where the site sets it on the arrival interface:
+ * strict drops a packet whose source would not be routed back out of that interface, loose one
+ * whose source has no route at all. The kernel checks it at the routing decision, on the source
+ * as it arrived. Returns why the kernel drops the packet, or undefined.
+ */
+export function reversePathDrop(m: NodeModel, src: Addr, iif: string): { text: string; path: string } | undefined {
+  if (familyOf(src) !== 4) return undefined;
+  const i = m.interfaces.find((x) => x.device === iif);
+  if (!i?.rpFilter || i.rpFilter === 'off') return undefined;
+  const path = `${i.path}.rp-filter`;
+  const back = lookupRoute(m, src);
+  if (!back) return { text: `rp_filter ${i.rpFilter} on ${iif}: no route back to ${src}; the kernel drops it (martian source)`, path };
+  if (i.rpFilter === 'strict' && back.device !== iif) {
+    return { text: `rp_filter strict on ${iif}: the route back to ${src} leaves by ${back.device}, not ${iif}; the kernel drops it (spoofed source)`, path };
+  }
+  return undefined;
 }
 
 export function parseLocal(list: readonly string[] | undefined): Addr[] {

@@ -1,17 +1,17 @@
-// Seed 001: containers on a bridge, each with an address per family and a default route via the
+// Containers on a bridge, each with an address per family and a default route via the
 // bridge's address (the host masquerades them, NAT66 included). Per host, what the user puts into
 // the container's configuration:
 //   /etc/kairo/containers/<name>/lxc.conf          the lxc.net.0.* lines (LXC 3+ keys)
 //   /etc/kairo/containers/<name>/10-kairo-eth0.network   the same for a networkd inside the container
 // The lab configures its forward-target namespaces from the .network file.
-import type { NodeModel } from '../../model/types.js';
 import type { Artifact } from '../../render/artifact.js';
+import type { ContainerLink } from './index.js';
 
 export const CONTAINERS_DIR = '/etc/kairo/containers';
 
-export function renderContainers(m: NodeModel, head: string): Artifact[] {
-  return m.interfaces.flatMap((i) =>
-    i.hosts.flatMap((h) => {
+export function renderContainers(links: ContainerLink[], head: string): Artifact[] {
+  return links.flatMap(({ iface: i, hosts }) =>
+    hosts.flatMap((h) => {
       const gw4 = i.ipv4[0]?.addr.toString();
       const gw6 = i.ipv6.find((a) => a.addr.range() !== 'linkLocal')?.addr.toString();
       const p4 = i.ipv4[0]?.prefix;

@@ -1,13 +1,13 @@
 // DS-Lite B4 (RFC 6333, seed 000): once the uplink has a global IPv6 address (SLAAC on IPoE),
 // bring up an ipip6 softwire to the AFTR and move the IPv4 default route onto it; on stop, move it
 // back. A script plus a oneshot unit, like the seed's ipoe.sh/ipoe.service, with the waits bounded.
-import type { IfaceModel, NodeModel } from '../../model/types.js';
 import type { Artifact } from '../../render/artifact.js';
+import type { DsLiteLink } from './index.js';
 
 export const DSLITE_DIR = '/etc/kairo/ds-lite';
 
-export function dsLiteScript(i: IfaceModel, head: string): string {
-  const d = i.dsLite!;
+export function dsLiteScript(d: DsLiteLink, head: string): string {
+  const i = d.iface;
   const back = i.gateway4 ? `ip route replace default via ${i.gateway4} dev "$WAN"` : 'true';
   return `#!/bin/sh
 ${head}# DS-Lite B4 for ${i.path}: IPv4 over ipip6 from ${i.device} to the AFTR ${d.aftr}.
@@ -48,9 +48,13 @@ esac
 `;
 }
 
-export function renderDsLite(m: NodeModel, head: string): Artifact[] {
-  return m.interfaces.filter((i) => i.dsLite).flatMap((i) => {
-    const d = i.dsLite!;
+export function unitName(d: DsLiteLink): string {
+  return `kairo-ds-lite-${d.tunnel}.service`;
+}
+
+export function renderDsLite(links: DsLiteLink[], head: string): Artifact[] {
+  return links.flatMap((d) => {
+    const i = d.iface;
     const script = `${DSLITE_DIR}/${d.tunnel}.sh`;
     const unit = `${head}[Unit]
 Description=kairo: DS-Lite softwire ${d.tunnel} over ${i.device} to ${d.aftr}
@@ -68,8 +72,8 @@ ExecStop=${script} stop
 WantedBy=multi-user.target
 `;
     return [
-      { path: script, content: dsLiteScript(i, head), mode: 0o755, owner: 'ds-lite', reload: 'none' as const },
-      { path: `/etc/systemd/system/kairo-ds-lite-${d.tunnel}.service`, content: unit, mode: 0o644, owner: 'ds-lite', reload: 'none' as const },
+      { path: script, content: dsLiteScript(d, head), mode: 0o755, owner: 'ds-lite', reload: 'none' as const },
+      { path: `/etc/systemd/system/${unitName(d)}`, content: unit, mode: 0o644, owner: 'ds-lite', reload: 'none' as const },
     ];
   });
 }

@@ -1,12 +1,14 @@
-// systemd-networkd files: static addresses, gateways, point-to-point peers (seed 003's /32 uplink),
-// routes, bridges and their ports. One .network per interface, one .netdev per bridge.
-import type { IfaceModel, NodeModel } from '../../model/types.js';
+// systemd-networkd files: static addresses, gateways, point-to-point peers (a /32 uplink), routes,
+// bridges and their ports. One .network per interface, one .netdev per bridge; features add lines
+// at fixed points (NetworkdContribution).
+import type { IfaceModel } from '../../model/types.js';
 import type { Artifact } from '../../render/artifact.js';
+import type { NetworkdContribution } from '../feature.js';
 import { parseCidr } from '../../lib/ip.js';
 
 export const NETWORKD_DIR = '/etc/systemd/network';
 
-function section(name: string, entries: [string, string | number | undefined][]): string {
+export function section(name: string, entries: [string, string | number | undefined][]): string {
   const body = entries.filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
   return body.length ? `[${name}]\n${body.join('\n')}\n` : '';
 }
@@ -20,7 +22,7 @@ function dhcpValue(i: IfaceModel): string | undefined {
   return undefined;
 }
 
-export function networkFile(i: IfaceModel): string {
+export function networkFile(i: IfaceModel, extra: NetworkdContribution[] = []): string {
   const parts: string[] = [];
   parts.push(section('Match', [['Name', i.device]]));
   if (i.mtu) parts.push(section('Link', [['MTUBytes', i.mtu]]));
@@ -29,7 +31,7 @@ export function networkFile(i: IfaceModel): string {
   if (dhcp) net.push(['DHCP', dhcp]);
   net.push(['IPv6AcceptRA', i.acceptRa || i.ipv6Mode === 'slaac' ? 'yes' : 'no']);
   if (i.bridge) net.push(['ConfigureWithoutCarrier', 'yes']);
-  if (i.ipv6From) net.push(['DHCPPrefixDelegation', 'yes'], ['IPv6SendRA', 'yes']);
+  for (const e of extra) net.push(...(e.network ?? []));
   // Addresses with a peer need their own [Address] section; the rest go here.
   for (const a of i.ipv4) if (!(i.peer4 && a.prefix === 32)) net.push(['Address', a.text]);
   for (const a of i.ipv6) net.push(['Address', a.text]);
@@ -40,9 +42,7 @@ export function networkFile(i: IfaceModel): string {
     if (i.peer4 && a.prefix === 32) parts.push(section('Address', [['Address', a.text], ['Peer', `${i.peer4}/32`]]));
   }
   if (i.peer4 && i.gateway4) parts.push(section('Route', [['Gateway', i.gateway4], ['GatewayOnLink', 'yes']]));
-  // DHCPv6-PD: ask without waiting for the RA's M flag; LANs take their /64 by subnet id and announce it.
-  if (i.pd) parts.push(section('DHCPv6', [['PrefixDelegationHint', `::/${i.pd.length}`], ['WithoutRA', 'solicit']]));
-  if (i.ipv6From) parts.push(section('DHCPPrefixDelegation', [['UplinkInterface', i.ipv6From.uplinkDevice], ['SubnetId', i.ipv6From.subnet], ['Announce', 'yes']]));
+  for (const e of extra) parts.push(...(e.sections ?? []));
   for (const r of i.routes) {
     const dest = parseCidr(r.to, true)!;
     parts.push(section('Route', [['Destination', dest.text], ['Gateway', r.via], ['Scope', r.via ? undefined : 'link'], ['Metric', r.metric]]));
@@ -50,18 +50,18 @@ export function networkFile(i: IfaceModel): string {
   return parts.join('\n');
 }
 
-export function renderNetworkd(m: NodeModel, head: string): Artifact[] {
+export function renderNetworkd(interfaces: IfaceModel[], head: string, extra: NetworkdContribution[], unmanaged: Set<string>): Artifact[] {
   const out: Artifact[] = [];
   const file = (path: string, content: string): Artifact => ({ path, content: head + content, mode: 0o644, owner: 'interfaces', reload: 'networkd' });
-  for (const i of m.interfaces) {
-    if (i.pppoe) continue; // pppd brings the PPP device up; its carrier's file comes from features/pppoe
+  for (const i of interfaces) {
+    if (unmanaged.has(i.device)) continue; // a feature's daemon brings it up (pppd), with a file of its own for what lies under it
     if (i.bridge) {
       out.push(file(`${NETWORKD_DIR}/40-kairo-${i.device}.netdev`, section('NetDev', [['Name', i.device], ['Kind', 'bridge']]) + '\n' + section('Bridge', [['STP', 'no']])));
       for (const port of i.bridge) {
         out.push(file(`${NETWORKD_DIR}/45-kairo-${port}.network`, section('Match', [['Name', port]]) + '\n' + section('Network', [['Description', `kairo port of ${i.path}`], ['Bridge', i.device]])));
       }
     }
-    out.push(file(`${NETWORKD_DIR}/50-kairo-${i.device}.network`, networkFile(i)));
+    out.push(file(`${NETWORKD_DIR}/50-kairo-${i.device}.network`, networkFile(i, extra.filter((e) => e.device === i.device))));
   }
   return out;
 }

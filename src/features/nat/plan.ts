@@ -4,7 +4,7 @@
 // Forwards are grouped by the devices they arrive on; per group a by-address map, a by-port map
 // (any local address), one rule per port range, and the hairpin rules for inside devices. Map keys
 // are unique (nft refuses a duplicate element); the first forward with a key wins.
-import type { ForwardModel, MasqueradeModel, NodeModel, NptModel, SnatModel } from '../../model/types.js';
+import type { ForwardModel, MasqueradeModel, NatModel, NptModel, NptPdModel, SnatModel } from './model.js';
 import { parseAddress, type Family } from '../../lib/ip.js';
 
 export interface MapEntry {
@@ -20,7 +20,7 @@ export interface ForwardMap {
 }
 
 /** NPTv6 to a /64 of a delegated prefix: its own chains, filled by the follower once the prefix is known. */
-export type NptPd = NodeModel['nptPd'][number];
+export type NptPd = NptPdModel;
 
 export const nptPdChain = (n: NptPd, dir: 'in' | 'out') => `npt_pd_${n.index}_${dir}`;
 
@@ -56,7 +56,7 @@ function put(map: ForwardMap, key: string, f: ForwardModel) {
   if (!map.entries.has(key)) map.entries.set(key, { key, forward: f });
 }
 
-export function natPlan(m: NodeModel, family: Family): NatPlan {
+export function natPlan(m: NatModel, family: Family): NatPlan {
   const plan: NatPlan = { family, maps: [], pre: [], post: [] };
   interface Group {
     devices: string[];
@@ -133,7 +133,7 @@ export function natPlan(m: NodeModel, family: Family): NatPlan {
 }
 
 /** Target (address . proto . port or port range) of every forward: what the filter lets through after DNAT. */
-export function forwardTargets(m: NodeModel, family: Family): string[] {
+export function forwardTargets(m: NatModel, family: Family): string[] {
   const out = new Set<string>();
   for (const f of m.forwards.filter((x) => x.family === family)) {
     for (const proto of f.protos) {

@@ -1,7 +1,7 @@
 // The NAT tables `ip kairo_nat` and `ip6 kairo_nat`, printed from the NAT plan (plan.ts):
 // masquerade, SNAT, NPTv6, and port forwards as DNAT maps keyed by (address,) protocol and port,
 // so 10 000 forwards cost one lookup.
-import type { NodeModel } from '../../model/types.js';
+import type { NatModel } from './model.js';
 import type { Family } from '../../lib/ip.js';
 import { anon, comment, elementLines, ifnames } from '../../render/nft.js';
 import { natPlan, nptPdChain, type ForwardMap, type MapEntry, type PostRule, type PreRule } from './plan.js';
@@ -10,7 +10,7 @@ function fam(f: Family) {
   return f === 4 ? { table: 'ip', ip: 'ip', addrType: 'ipv4_addr' } : { table: 'ip6', ip: 'ip6', addrType: 'ipv6_addr' };
 }
 
-/** Element comments carry the forward's identity (seed 002 removes rules by a comment). */
+/** Element comments carry the forward's identity, so a mapping can be found (and removed) by its name. */
 function element(e: MapEntry): string {
   const f = e.forward;
   return `${e.key} ${comment(f.label)} : ${f.target.addr} . ${f.target.port ?? f.port}`;
@@ -51,7 +51,7 @@ function postText(r: PostRule, ip: string): string {
   }
 }
 
-function renderFamily(m: NodeModel, family: Family): string {
+function renderFamily(m: NatModel, family: Family): string {
   const { table, ip, addrType } = fam(family);
   const plan = natPlan(m, family);
   const ch = (name: string, hook: string, prio: string, lines: string[]) =>
@@ -67,6 +67,6 @@ function renderFamily(m: NodeModel, family: Family): string {
   return `table ${table} kairo_nat {\n${body}\n}\n`;
 }
 
-export function renderNatTables(m: NodeModel): string[] {
+export function renderNatTables(m: NatModel): string[] {
   return [renderFamily(m, 4), renderFamily(m, 6)];
 }

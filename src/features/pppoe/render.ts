@@ -1,8 +1,8 @@
 // PPPoE (seed 004): a pppd peer using the kernel's PPPoE through the rp-pppoe plugin, kept up by a
 // systemd unit; the Ethernet device under it gets no address. The firewall and NAT follow the PPP
 // device (zones name it), and TCP MSS is clamped to its smaller MTU.
-import type { IfaceModel, NodeModel } from '../../model/types.js';
 import type { Artifact } from '../../render/artifact.js';
+import type { PppoeLink } from './index.js';
 
 export const PEERS_DIR = '/etc/ppp/peers';
 
@@ -11,13 +11,16 @@ function quote(s: string): string {
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-export function peerName(i: IfaceModel): string {
-  return `kairo-${i.key}`;
+export function peerName(p: PppoeLink): string {
+  return `kairo-${p.key}`;
 }
 
-export function peerFile(i: IfaceModel, head: string): string {
-  const p = i.pppoe!;
-  return `${head}# PPPoE for ${i.path} over ${p.over}. Contains the password: mode 0600.
+export function unitName(p: PppoeLink): string {
+  return `kairo-pppoe-${p.key}.service`;
+}
+
+export function peerFile(p: PppoeLink, head: string): string {
+  return `${head}# PPPoE for ${p.path} over ${p.over}. Contains the password: mode 0600.
 plugin rp-pppoe.so
 nic-${p.over}
 ${p.serviceName ? `rp_pppoe_service ${quote(p.serviceName)}\n` : ''}user ${quote(p.user)}
@@ -39,27 +42,26 @@ default-asyncmap
 `;
 }
 
-export function renderPppoe(m: NodeModel, head: string): Artifact[] {
-  return m.interfaces.filter((i) => i.pppoe).flatMap((i) => {
-    const p = i.pppoe!;
+export function renderPppoe(links: PppoeLink[], head: string): Artifact[] {
+  return links.flatMap((p) => {
     const unit = `${head}[Unit]
-Description=kairo: PPPoE ${i.device} over ${p.over} (${i.path})
+Description=kairo: PPPoE ${p.device} over ${p.over} (${p.path})
 Wants=network.target
 After=network.target kairo-boot.service
 
 [Service]
 Type=simple
-ExecStart=/usr/sbin/pppd call ${peerName(i)} nodetach
+ExecStart=/usr/sbin/pppd call ${peerName(p)} nodetach
 Restart=always
 RestartSec=5
 
 [Install]
 WantedBy=multi-user.target
 `;
-    const carrier = `${head}[Match]\nName=${p.over}\n\n[Network]\nDescription=kairo carrier of ${i.path} (PPPoE, no addresses)\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n`;
+    const carrier = `${head}[Match]\nName=${p.over}\n\n[Network]\nDescription=kairo carrier of ${p.path} (PPPoE, no addresses)\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n`;
     return [
-      { path: `${PEERS_DIR}/${peerName(i)}`, content: peerFile(i, head), mode: 0o600, owner: 'pppoe', reload: 'none' as const, sensitive: true },
-      { path: `/etc/systemd/system/kairo-pppoe-${i.key}.service`, content: unit, mode: 0o644, owner: 'pppoe', reload: 'none' as const },
+      { path: `${PEERS_DIR}/${peerName(p)}`, content: peerFile(p, head), mode: 0o600, owner: 'pppoe', reload: 'none' as const, sensitive: true },
+      { path: `/etc/systemd/system/${unitName(p)}`, content: unit, mode: 0o644, owner: 'pppoe', reload: 'none' as const },
       { path: `/etc/systemd/network/40-kairo-${p.over}.network`, content: carrier, mode: 0o644, owner: 'pppoe', reload: 'networkd' as const },
     ];
   });

@@ -1,11 +1,11 @@
-// Seed 003: every public address routed onto a bridge is a VM's address. What the user pastes
+// Every public address routed onto a bridge is a VM's address. What the user pastes
 // into the guest and into libvirt, per address:
-//   /etc/kairo/guests/<addr>/interfaces             ifupdown, as in the seed (/32, pointopoint)
+//   /etc/kairo/guests/<addr>/interfaces             ifupdown (/32, pointopoint)
 //   /etc/kairo/guests/<addr>/10-kairo-eth0.network  the same for systemd-networkd guests
 //   /etc/kairo/guests/<addr>/libvirt-interface.xml  the <interface> element for the domain XML
 // The gateway is the host's public uplink address, reachable on-link through the bridge (the
 // host answers ARP for it there). The lab configures its VMs from the .network file.
-import type { IfaceModel, NodeModel } from '../../model/types.js';
+import type { IfaceModel } from '../../model/types.js';
 import type { Artifact } from '../../render/artifact.js';
 import { parseCidr } from '../../lib/ip.js';
 
@@ -19,7 +19,7 @@ export interface RoutedHost {
 }
 
 /** Host routes (no next hop, a single IPv4 address) on bridges, with the gateway the guest uses. */
-export function routedHosts(m: NodeModel): RoutedHost[] {
+export function routedHosts(m: { interfaces: IfaceModel[] }): RoutedHost[] {
   const uplink = m.interfaces.find((i) => i.peer4 || i.gateway4);
   const out: RoutedHost[] = [];
   for (const i of m.interfaces.filter((x) => x.bridge)) {
@@ -37,9 +37,9 @@ export function guestNetworkFile(h: RoutedHost): string {
   return `[Match]\nName=eth0\n\n[Network]\nDHCP=no\n\n[Address]\nAddress=${h.addr}/32\nPeer=${h.gateway}/32\n\n[Route]\nGateway=${h.gateway}\nGatewayOnLink=yes\n`;
 }
 
-export function renderRoutedHosts(m: NodeModel, head: string): Artifact[] {
+export function renderRoutedHosts(hosts: RoutedHost[], head: string): Artifact[] {
   const xmlHead = `<!-- ${head.trim().split('\n').map((l) => l.replace(/^# ?/, '')).join(' ')} -->\n`;
-  return routedHosts(m).flatMap((h) => {
+  return hosts.flatMap((h) => {
     const dir = `${GUESTS_DIR}/${h.addr}`;
     const file = (name: string, content: string): Artifact => ({ path: `${dir}/${name}`, content, mode: 0o644, owner: 'routed-hosts', reload: 'none', install: false });
     return [

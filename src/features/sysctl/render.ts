@@ -1,5 +1,8 @@
-// sysctl.d: forwarding, accept_ra=2 on SLAAC uplinks of a forwarding router (seed 002), rp_filter.
+// sysctl.d: forwarding, accept_ra=2 on interfaces that take router advertisements while the router
+// forwards, rp_filter, and the site's extra keys.
 import type { NodeModel } from '../../model/types.js';
+import type { DeviceFacts } from '../feature.js';
+import type { SysctlModel } from './index.js';
 
 const RP = { strict: 1, loose: 2, off: 0 } as const;
 
@@ -8,21 +11,18 @@ function key(...parts: string[]): string {
   return parts.some((p) => p.includes('.')) ? parts.join('/') : parts.join('.');
 }
 
-export function sysctlEntries(m: NodeModel): [string, string][] {
+export function sysctlEntries(s: SysctlModel, node: NodeModel, devices: DeviceFacts[]): [string, string][] {
   const out: [string, string][] = [
-    ['net.ipv4.ip_forward', m.sysctl.ipv4Forwarding ? '1' : '0'],
-    ['net.ipv6.conf.all.forwarding', m.sysctl.ipv6Forwarding ? '1' : '0'],
+    ['net.ipv4.ip_forward', s.ipv4Forwarding ? '1' : '0'],
+    ['net.ipv6.conf.all.forwarding', s.ipv6Forwarding ? '1' : '0'],
   ];
   // A PPP device exists only while the session is up: per-device keys would fail at boot and apply.
-  for (const i of m.interfaces.filter((x) => !x.pppoe)) {
+  const transient = new Set(devices.filter((d) => d.transient).map((d) => d.device));
+  for (const i of node.interfaces.filter((x) => !transient.has(x.device))) {
     // The kernel ignores RAs on a forwarding interface unless accept_ra is 2.
-    if (i.acceptRa && m.sysctl.ipv6Forwarding) out.push([key('net', 'ipv6', 'conf', i.device, 'accept_ra'), '2']);
+    if (i.acceptRa && s.ipv6Forwarding) out.push([key('net', 'ipv6', 'conf', i.device, 'accept_ra'), '2']);
     if (i.rpFilter) out.push([key('net', 'ipv4', 'conf', i.device, 'rp_filter'), String(RP[i.rpFilter])]);
   }
-  for (const [k, v] of Object.entries(m.sysctl.extra)) out.push([k, v]);
+  for (const [k, v] of Object.entries(s.extra)) out.push([k, v]);
   return out;
-}
-
-export function renderSysctl(m: NodeModel): string {
-  return sysctlEntries(m).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n';
 }

@@ -2,6 +2,8 @@
 // generation's ruleset and sysctl from kairo's store. A box that reboots while a commit-confirm is
 // pending therefore comes back with the configuration that was known to work (Junos does the same).
 import type { Artifact } from '../../render/artifact.js';
+import { NFT_PATH, SYSCTL_PATH } from '../../render/ruleset.js';
+import { defineFeature } from '../feature.js';
 
 export const BOOT_UNIT_PATH = '/etc/systemd/system/kairo-boot.service';
 const CONFIRMED = '/var/lib/kairo/confirmed';
@@ -27,3 +29,10 @@ WantedBy=sysinit.target
 `;
   return { path: BOOT_UNIT_PATH, content, mode: 0o644, owner: 'boot', reload: 'none' };
 }
+
+export const boot = defineFeature({
+  id: 'boot',
+  model: () => ({}),
+  render: (_m, ctx) => [renderBootUnit(ctx.head, NFT_PATH, SYSCTL_PATH)],
+  services: () => [{ unit: 'kairo-boot.service', files: [BOOT_UNIT_PATH], onChange: 'none', enabled: true }],
+});

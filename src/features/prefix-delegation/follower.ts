@@ -2,17 +2,17 @@
 // this keeps the firewall's view of it current. A small follower sets each `pd_<link>` set to the
 // /64 the link holds from the delegated prefix, within two seconds of a change (a new prefix after
 // a reconnect), and again every 30 s (after a full ruleset reload emptied the sets).
-import type { NodeModel } from '../../model/types.js';
-import type { Artifact } from '../../render/artifact.js';
 import { ident } from '../../render/nft.js';
+import type { NptPdModel } from '../nat/model.js';
+import type { PdModel } from './index.js';
 
 export const PD_FOLLOW_PATH = '/etc/kairo/pd/follow.sh';
 
-export function pdFollowScript(m: NodeModel, head: string): string | undefined {
-  const links = m.interfaces.filter((i) => i.ipv6From);
-  if (links.length === 0 && m.nptPd.length === 0) return undefined;
+export function pdFollowScript(pd: PdModel, nptPd: NptPdModel[], head: string): string | undefined {
+  const links = pd.lans;
+  if (links.length === 0 && nptPd.length === 0) return undefined;
   const pairs = links.map((i) => `${i.device}:${ident('pd', i.key)}`).join(' ');
-  const npts = m.nptPd.map((n) => `  npt ${n.index} ${n.subnet} ${n.inside.network} "\${1:-}"`).join('\n');
+  const npts = nptPd.map((n) => `  npt ${n.index} ${n.subnet} ${n.inside.network} "\${1:-}"`).join('\n');
   return `#!/bin/sh
 ${head}# Keeps nft sets equal to the delegated /64 each link holds: ${links.map((i) => `${i.device} → @${ident('pd', i.key)}`).join(', ')}.
 set -u
@@ -84,23 +84,3 @@ done
 `;
 }
 
-export function renderPrefixDelegation(m: NodeModel, head: string): Artifact[] {
-  const script = pdFollowScript(m, head);
-  if (!script) return [];
-  const unit = `${head}[Unit]
-Description=kairo: keep the firewall's delegated-prefix sets current
-After=kairo-boot.service systemd-networkd.service
-
-[Service]
-ExecStart=${PD_FOLLOW_PATH}
-Restart=always
-RestartSec=2
-
-[Install]
-WantedBy=multi-user.target
-`;
-  return [
-    { path: PD_FOLLOW_PATH, content: script, mode: 0o755, owner: 'prefix-delegation', reload: 'none' },
-    { path: '/etc/systemd/system/kairo-pd-follow.service', content: unit, mode: 0o644, owner: 'prefix-delegation', reload: 'none' },
-  ];
-}

@@ -1,7 +1,7 @@
 // Lab checks in the user's terms: `from: lan, to: internet:443/tcp, expect: allow, seen-as: wan`.
 // Parsing is pure and shared by the checker (diagnostics) and the lab (running them).
-import type { LabCheckConfig, Site } from '../config/schema.js';
-import { parseAddress, type Family } from '../lib/ip.js';
+import { parseAddress, type Family } from '../../lib/ip.js';
+import type { LabCheckConfig } from './index.js';
 
 export type ProbeProto = 'tcp' | 'udp' | 'icmp' | 'dns';
 
@@ -61,7 +61,7 @@ function parseExpect(s: string): LabCheck['expect'] | string {
 }
 
 /** Parses every check; problems come back as [index, field, message] for the checker. */
-export function parseChecks(site: Site): { checks: LabCheck[]; problems: [number, string, string][] } {
+export function parseChecks(site: { interfaces: Record<string, unknown>; lab?: { checks?: LabCheckConfig[] } }): { checks: LabCheck[]; problems: [number, string, string][] } {
   const checks: LabCheck[] = [];
   const problems: [number, string, string][] = [];
   const ifaces = Object.keys(site.interfaces);

@@ -1,4 +1,4 @@
-// Reads the systemd-networkd files kairo rendered and turns them into `ip` commands, so the lab
+// Reads the systemd-networkd files kairo rendered and turns them into `ip` commands, so a netns target
 // applies the very files a host would get (a namespace has no networkd of its own). Pure.
 // Covers what kairo renders: [NetDev] bridges, [Match] Name, [Link] MTUBytes, [Network] Address,
 // Gateway, Bridge, DHCP, [Address] Address+Peer, [Route] Destination/Gateway/GatewayOnLink/Scope/Metric.

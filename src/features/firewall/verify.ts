@@ -1,0 +1,107 @@
+// Checks of the firewall's slice: zones (declared, referenced, distinct as chain names), sets,
+// policies and rules.
+import type { PathSegment } from '../../config/diagnostics.js';
+import { compareAddr, familyOfPrefix, parseAddress, type Family } from '../../lib/ip.js';
+import { checkAddrMatch, checkPorts, checkZoneRef } from '../../model/checks.js';
+import { ANY, ROUTER, asList } from '../../model/resolve.js';
+import type { VerifyContext } from '../feature.js';
+import type { firewallSiteKeys } from './schema.js';
+
+type Ctx = VerifyContext<typeof firewallSiteKeys>;
+
+export function verifyFirewall(c: Ctx) {
+  const { site, zones } = c;
+  // Zone names become nft chain names with anything but letters, digits and _ turned into _.
+  const byIdent = new Map<string, string>();
+  for (const z of zones) {
+    const id = z.replace(/[^A-Za-z0-9_]/g, '_');
+    const other = byIdent.get(id);
+    if (other) c.error('zone.name-clash', site.zones?.[z] ? ['zones', z] : [], `zones '${other}' and '${z}' would share the chains in_${id}, from_${id} in the ruleset`, 'rename one of them (- and _ are the same to nft chain names)', true);
+    else byIdent.set(id, z);
+  }
+  // `router` is the router itself and `any` every zone, in policies and rules: a zone of either
+  // name would make `{from: wan, to: router}` mean two things (and let forwarded traffic through).
+  for (const reserved of [ROUTER, ANY]) {
+    if (site.zones && Object.hasOwn(site.zones, reserved)) {
+      c.error('zone.reserved', ['zones', reserved], `'${reserved}' is a reserved word in policies and rules, not a zone name`, 'name the zone after what it holds (wan, lan, dmz, …)', true);
+    }
+    for (const [key, iface] of Object.entries(site.interfaces)) {
+      if (iface.zone === reserved) c.error('zone.reserved', ['interfaces', key, 'zone'], `'${reserved}' is a reserved word in policies and rules, not a zone name`, 'name the zone after what it holds (wan, lan, dmz, …)');
+    }
+  }
+  if (c.declaredZones) {
+    for (const [key, iface] of Object.entries(site.interfaces)) {
+      if (!c.declaredZones.includes(iface.zone)) {
+        c.error('ref.unknown-zone', ['interfaces', key, 'zone'], `zone '${iface.zone}' is not declared under 'zones:'`, c.suggest(iface.zone, c.declaredZones));
+      }
+    }
+  }
+  checkSets(c);
+  checkRules(c);
+}
+
+function checkSets(c: Ctx) {
+  for (const [name, set] of Object.entries(c.site.sets ?? {})) {
+    const fam: Family = set.family === 'ipv4' ? 4 : 6;
+    set.elements.forEach((e, i) => {
+      const f = familyOfPrefix(e);
+      if (f === fam) return;
+      const p = ['sets', name, 'elements', i];
+      const range = f ? null : /^(.+)-(.+)$/.exec(e);
+      const rf = range ? [parseAddress(range[1]), parseAddress(range[2])] : undefined;
+      if (f) {
+        c.error('address.family-mismatch', p, `'${e}' is IPv${f} in an ${set.family} set`);
+      } else if (rf && rf[0] && rf[1]) {
+        if (rf[0].family !== fam || rf[1].family !== fam) c.error('address.family-mismatch', p, `'${e}' is not ${set.family}`);
+        else if (compareAddr(rf[0].addr, rf[1].addr) > 0) c.error('set.range-reversed', p, `'${e}' runs from high to low; nft refuses such a range`, `write it low to high: ${range![2]}-${range![1]}`);
+      } else {
+        c.error('address.invalid', p, `'${e}' is not an address, prefix or range`);
+      }
+    });
+  }
+}
+
+function checkRules(c: Ctx) {
+  const { site, zones } = c;
+  const fw = site.firewall;
+  if (!fw) return;
+  const seenPairs = new Map<string, number>();
+  fw.policies.forEach((p, i) => {
+    const base: PathSegment[] = ['firewall', 'policies', i];
+    checkZoneRef(p.from, zones, false, [...base, 'from'], c);
+    checkZoneRef(p.to, zones, true, [...base, 'to'], c);
+    if (p.from === ANY || p.to === ANY) c.error('policy.any', base, "a policy names one zone pair; 'any' is for rules", 'use firewall.default for every pair without a policy');
+    const k = `${p.from}>${p.to}`;
+    if (seenPairs.has(k)) c.error('policy.duplicate', base, `policy ${p.from} → ${p.to} is already set by firewall.policies[${seenPairs.get(k)}]`, 'keep one policy per zone pair');
+    else seenPairs.set(k, i);
+  });
+  const ruleNames = new Map<string, number>();
+  fw.rules.forEach((r, i) => {
+    const base: PathSegment[] = ['firewall', 'rules', i];
+    if (r.name !== undefined) {
+      const prior = ruleNames.get(r.name);
+      if (prior !== undefined) c.error('rule.duplicate-name', [...base, 'name'], `rule name '${r.name}' is already used by firewall.rules[${prior}]`, 'a name is the rule\'s identity in comments, counters and traces; make it unique');
+      else ruleNames.set(r.name, i);
+    }
+    checkZoneRef(r.from, zones, false, [...base, 'from'], c);
+    checkZoneRef(r.to, zones, true, [...base, 'to'], c);
+    const fams = new Set<Family>([...checkAddrMatch(site.sets, r.source, [...base, 'source'], c), ...checkAddrMatch(site.sets, r.destination, [...base, 'destination'], c)]);
+    const protos = asList(r.proto);
+    if (protos.includes('icmp')) fams.add(4);
+    if (protos.includes('icmpv6')) fams.add(6);
+    if (r.family === 'ipv4') fams.add(4);
+    if (r.family === 'ipv6') fams.add(6);
+    if (fams.size > 1) {
+      c.error('rule.mixed-family', base, 'this rule mixes IPv4 and IPv6 (addresses, icmp/icmpv6 or family)', 'split it into one rule per family');
+    }
+    const portProtos = protos.filter((p) => p === 'tcp' || p === 'udp' || p === 'sctp' || p === 'udplite');
+    if ((r.port !== undefined || r['source-port'] !== undefined) && (protos.length === 0 || portProtos.length !== protos.length)) {
+      c.error('rule.port-without-proto', base, 'ports need proto tcp, udp or sctp (and only those)', "add 'proto: tcp' (or [tcp, udp])");
+    }
+    if (r['icmp-type'] !== undefined && !(protos.length === 1 && (protos[0] === 'icmp' || protos[0] === 'icmpv6'))) {
+      c.error('rule.icmp-type-without-icmp', [...base, 'icmp-type'], 'icmp-type needs proto icmp or icmpv6, and that protocol alone', 'put other protocols in a rule of their own');
+    }
+    checkPorts(r.port, [...base, 'port'], c);
+    checkPorts(r['source-port'], [...base, 'source-port'], c);
+  });
+}

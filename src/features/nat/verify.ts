@@ -1,0 +1,109 @@
+// Checks of NAT's slice: where translated traffic leaves, families, NPTv6 prefixes, port forwards
+// (targets, ranges, duplicates and conflicts by interval).
+import type { PathSegment } from '../../config/diagnostics.js';
+import { hasScopeId, isLinkLocal, parseAddress, parseCidr, parseEndpoint, type Family } from '../../lib/ip.js';
+import { checkAddrMatch, checkPorts, checkZoneRef } from '../../model/checks.js';
+import { asList } from '../../model/resolve.js';
+import type { VerifyContext } from '../feature.js';
+import { firewall } from '../firewall/index.js';
+import { prefixDelegation } from '../prefix-delegation/index.js';
+import type { natSiteKeys } from './schema.js';
+
+export function verifyNat(c: VerifyContext<typeof natSiteKeys>) {
+  const { site, zones } = c;
+  const nat = site.nat;
+  if (!nat) return;
+  const sets = c.sliceOf(firewall).sets;
+  const pdIfaces = c.sliceOf(prefixDelegation).interfaces;
+  const delegating = Object.entries(pdIfaces).filter(([, x]) => x['prefix-delegation']).map(([k]) => k);
+  const resolvesOut = (out: string) => zones.includes(out) || Object.hasOwn(site.interfaces, out);
+  const outHint = (o: string) => c.suggest(o, [...zones, ...Object.keys(site.interfaces)]);
+  for (const kind of ['masquerade', 'snat', 'npt'] as const) {
+    nat[kind].forEach((m, i) => {
+      if (!resolvesOut(m.out)) c.error('ref.unknown-interface', ['nat', kind, i, 'out'], `'${m.out}' is neither a zone nor an interface`, outHint(m.out));
+    });
+  }
+  nat.masquerade.forEach((m, i) => {
+    const fams = checkAddrMatch(sets, m.source, ['nat', 'masquerade', i, 'source'], c);
+    if (m.family !== 'both' && fams.size > 0) {
+      const want: Family = m.family === 'ipv6' ? 6 : 4;
+      if ([...fams].some((f) => f !== want)) c.error('rule.mixed-family', ['nat', 'masquerade', i, 'source'], `sources do not match family ${m.family ?? 'ipv4'}`, m.family ? undefined : "add 'family: ipv6' (or both)");
+    }
+  });
+  nat.snat.forEach((s, i) => {
+    const fams = checkAddrMatch(sets, s.source, ['nat', 'snat', i, 'source'], c);
+    const to = parseAddress(s.to);
+    if (!to) c.error('address.invalid', ['nat', 'snat', i, 'to'], `'${s.to}' is not an address`);
+    else if ([...fams].some((f) => f !== to.family)) c.error('rule.mixed-family', ['nat', 'snat', i], 'sources and the new source address are of different families');
+  });
+  nat.npt.forEach((n, i) => {
+    const inside = parseCidr(n.inside);
+    if (!inside || inside.family !== 6) c.error('address.invalid', ['nat', 'npt', i, 'inside'], `'${n.inside}' is not an IPv6 prefix`);
+    if (typeof n.outside !== 'string') {
+      const up = Object.hasOwn(pdIfaces, n.outside.delegated) ? pdIfaces[n.outside.delegated]['prefix-delegation'] : undefined;
+      if (!up) c.error('pd.unknown-uplink', ['nat', 'npt', i, 'outside', 'delegated'], `'${n.outside.delegated}' is not an interface with prefix-delegation`, c.suggest(n.outside.delegated, delegating));
+      else if (n.outside.subnet >= 2 ** (64 - up.length)) c.error('pd.subnet-range', ['nat', 'npt', i, 'outside', 'subnet'], `a /${up.length} has ${2 ** (64 - up.length)} /64s; subnet ${n.outside.subnet} is not one of them`);
+      if (inside && inside.prefix !== 64) c.error('nat.npt-length', ['nat', 'npt', i, 'inside'], `a /64 of a delegated prefix is the outside: the inside must be a /64 too, not /${inside.prefix}`, 'NPTv6 maps prefixes of equal length (RFC 6296)');
+      return;
+    }
+    const outside = parseCidr(n.outside);
+    if (!outside || outside.family !== 6) c.error('address.invalid', ['nat', 'npt', i, 'outside'], `'${n.outside}' is not an IPv6 prefix`);
+    if (inside && outside && inside.prefix !== outside.prefix) c.error('nat.npt-length', ['nat', 'npt', i], `prefix lengths differ (/${inside.prefix} inside, /${outside.prefix} outside)`, 'NPTv6 maps prefixes of equal length (RFC 6296)');
+  });
+  verifyForwards(c, nat.forwards, nat.masquerade.map((m) => m.out).filter((o) => zones.includes(o)));
+}
+
+const ulaHint = 'give the target a ULA (e.g. fd00::3/64 on the bridge) and forward to [fd00::3]:PORT';
+
+function verifyForwards(c: VerifyContext<typeof natSiteKeys>, forwards: NonNullable<VerifyContext<typeof natSiteKeys>['site']['nat']>['forwards'], masqZones: string[]) {
+  const seen = new Map<string, { i: number; target: string }>();
+  const forwardNames = new Map<string, number>();
+  forwards.forEach((f, i) => {
+    const base: PathSegment[] = ['nat', 'forwards', i];
+    if (f.name !== undefined) {
+      const prior = forwardNames.get(f.name);
+      if (prior !== undefined) c.error('forward.duplicate-name', [...base, 'name'], `forward name '${f.name}' is already used by nat.forwards[${prior}]`, 'the name is the mapping\'s identity (it is removed by it); make it unique');
+      else forwardNames.set(f.name, i);
+    }
+    if (f.from !== undefined) checkZoneRef(f.from, c.zones, false, [...base, 'from'], c);
+    else if (masqZones.length === 0) c.error('forward.no-from', base, "no 'from' zone and no masquerade zone to default to", "add 'from: wan' (the zone the connection arrives on)");
+    checkPorts(f.port, [...base, 'port'], c);
+    if (hasScopeId(f.to)) {
+      c.error('nat.target-link-local', [...base, 'to'], `'${f.to}' carries a scope id; nft and iptables cannot DNAT to a link-local address (it is only meaningful with an interface, and a NAT target has none)`, ulaHint);
+      return;
+    }
+    const t = parseEndpoint(f.to);
+    if (!t) {
+      c.error('nat.target-invalid', [...base, 'to'], `'${f.to}' is not ADDRESS, ADDRESS:PORT or [IPV6]:PORT`, 'e.g. 10.0.1.1:80 or [fd00::3]:80');
+      return;
+    }
+    if (isLinkLocal(t.addr)) {
+      c.error('nat.target-link-local', [...base, 'to'], `${t.addr} is link-local: a DNAT target cannot be link-local, because the address is only unique together with an interface (scope id) and NAT has no way to say which`, ulaHint);
+    }
+    if (t.portEnd !== undefined) c.error('nat.target-invalid', [...base, 'to'], 'a target port range is not supported; forward a public range to an address to keep the ports', `write 'to: ${t.addr}'`);
+    const range = /^(\d+)-(\d+)$/.exec(String(f.port));
+    if (range && t.port !== undefined) c.error('nat.target-invalid', [...base, 'to'], 'a public port range keeps its ports; the target takes no port', `write 'to: ${t.addr}'`);
+    if (f.destination) {
+      const d = parseAddress(f.destination);
+      if (!d) c.error('address.invalid', [...base, 'destination'], `'${f.destination}' is not an address`);
+      else if (d.family !== t.family) c.error('rule.mixed-family', base, `destination ${f.destination} and target ${f.to} are of different families`, 'NAT46/NAT64 is not a port forward; use one family');
+    }
+    // Duplicates and conflicts: same arrival, family, protocol, address and overlapping port.
+    const [lo, hi] = range ? [Number(range[1]), Number(range[2])] : [Number(f.port), Number(f.port)];
+    for (const proto of asList(f.proto)) {
+      for (const from of asList(f.from ?? masqZones)) {
+        for (let p = lo; p <= hi && p - lo < 70000; p++) {
+          const key = `${t.family}|${from}|${proto}|${f.destination ?? '*'}|${p}`;
+          const prior = seen.get(key);
+          if (prior) {
+            const same = prior.target === f.to;
+            c.error(same ? 'forward.duplicate' : 'forward.conflict', base,
+              same ? `same forward as nat.forwards[${prior.i}] (${proto} ${p})` : `${proto} port ${p} is already forwarded to ${prior.target} by nat.forwards[${prior.i}]`,
+              same ? 'remove one of them' : 'a public port can go to one target only; pick another port or set destination: to tell public addresses apart');
+            p = hi; // one message per pair of forwards is enough
+          } else seen.set(key, { i, target: f.to });
+        }
+      }
+    }
+  });
+}
