@@ -46,7 +46,9 @@ program
   .description('show which rule decides a packet, offline; exit 0 accept, 3 drop or reject')
   .action(traceCommand);
 const targetHelp = 'host (default), lab:NODE (the running lab of the site), netns:NAME:ROOT or dir:PATH';
-program.command('plan').argument('<file>').option('--target <spec>', targetHelp).option('--node <name>').option('--json').option('--detailed-exitcode', 'exit 2 when there are changes')
+program.command('plan').argument('<file>').option('--target <spec>', targetHelp).option('--node <name>')
+  .option('--diff', 'after the summary, the differences file by file, line by line').option('--json', 'the summary, the items and every change with its diff, as JSON')
+  .option('--detailed-exitcode', 'exit 2 when there are changes')
   .description('what apply would change, against the live target').action(planCommand);
 program.command('apply').argument('<file>').option('--target <spec>', targetHelp).option('--node <name>')
   .option('--confirm <duration>', 'revert unless `kairo confirm` runs within this time (e.g. 2m)')
