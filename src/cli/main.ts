@@ -13,7 +13,8 @@ program.exitOverride((err) => {
   process.exit(err.exitCode === 0 ? 0 : 1);
 });
 
-program.command('validate').argument('<file>', 'site file').description('check a site file; all problems at once').action(validateCommand);
+program.command('validate').argument('<file>', 'site file').option('--json', 'one JSON document on stdout: ok, diagnostics, nodes (for CI and editors)')
+  .description('check a site file; all problems at once').action(validateCommand);
 program
   .command('render')
   .argument('<file>', 'site file')
