@@ -50,7 +50,11 @@ export interface Plan {
 const UNITS_DIR = '/etc/systemd/system/';
 const NETWORKD_DIR = '/etc/systemd/network/';
 
-/** The listing the kernel would show for a ruleset: load it into a scratch namespace and list it. */
+/**
+ * The listing the kernel would show for a ruleset: load it into a scratch namespace and list it.
+ * It makes a namespace on the machine kairo runs on: only for a target with a kernel (one with
+ * `exec`), never for a directory (test/unit/plan.test.ts watches for it).
+ */
 export function expectedListing(nft: string): string | undefined {
   const ns = `kairo-plan-${process.pid}`;
   run('ip', ['netns', 'del', ns]);

@@ -2,7 +2,8 @@
 // addresses), and directory targets for the summary in the user's terms.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { computePlan, formatPlan, parseLiveRoutes, routeDest } from '../../src/apply/plan.js';
@@ -208,6 +209,34 @@ test('plan: routed hosts, sets, policies and services by name', () => {
     ]) assert.ok(lines.includes(want), `${want}\n--- in ---\n${lines.join('\n')}`);
     // Guest snippets are for the user, not the router: never in the plan.
     assert.ok(!lines.some((l) => l.includes('/etc/kairo/guests')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('plan against a directory runs no ip or nft at all: no scratch namespace on this machine', () => {
+  // The kernel's listing of a planned ruleset is learnt in a scratch namespace, which only a target
+  // with a kernel needs. A dir: target has none: `ip` and `nft` here are stand-ins that log
+  // their arguments (and fail), so a namespace made and deleted within the run is seen too.
+  const dir = mkdtempSync(join(tmpdir(), 'kairo-plan-'));
+  try {
+    const bin = join(dir, 'bin');
+    const log = join(dir, 'calls.log');
+    spawnSync('mkdir', [bin]);
+    for (const cmd of ['ip', 'nft']) {
+      writeFileSync(join(bin, cmd), `#!/bin/sh\necho "${cmd} $*" >> "${log}"\nexit 1\n`);
+      chmodSync(join(bin, cmd), 0o755);
+    }
+    const root = join(import.meta.dirname, '..', '..');
+    const kairo = (...args: string[]) => spawnSync(process.execPath, [join(root, 'bin', 'kairo.js'), ...args], { encoding: 'utf8', cwd: root, env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    const r = kairo('plan', 'examples/home-router.yaml', '--target', `dir:${join(dir, 'out')}`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^\+ rule firewall\.rules\[ssh-from-lan\]$/m);
+    assert.equal(existsSync(log) ? readFileSync(log, 'utf8') : '', '', 'a plan against a directory ran ip or nft');
+    // The stand-ins do see a plan against this host (which has a kernel): the check can fail.
+    const host = kairo('plan', 'examples/home-router.yaml', '--target', 'host');
+    assert.equal(host.status, 0, host.stderr);
+    assert.match(readFileSync(log, 'utf8'), /^ip netns add kairo-plan-\d+$/m);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
