@@ -30,6 +30,55 @@ test('validate: ok exits 0; errors exit 1 with file:line:col, code, hint and no 
   }
 });
 
+test('validate --json: one JSON document on stdout, nothing else; exit 1 on errors', () => {
+  const keys = ['code', 'severity', 'path', 'message', 'hint', 'file', 'line', 'column'];
+  const ok = kairo('validate', 'examples/ipoe-ha-pair.yaml', '--json');
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal(ok.stderr, '');
+  const good = JSON.parse(ok.stdout);
+  assert.deepEqual(Object.keys(good), ['ok', 'diagnostics', 'nodes']);
+  assert.equal(good.ok, true);
+  assert.deepEqual(good.diagnostics, []);
+  assert.deepEqual(good.nodes.map((n: { node: string }) => n.node), ['beagle', 'primergy']);
+  assert.ok(good.nodes[0].files.includes('/etc/kairo/nftables.nft'));
+  const dir = mkdtempSync(join(tmpdir(), 'kairo-cli-'));
+  try {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'version: 1\ninterfaces:\n  lan: { device: br0, zone: lan, ipv6: fd00::1/64, bridge: [] }\n  wan: { device: eth0, zone: wna }\nnat:\n  masquerade: [{ out: lan, family: ipv6 }]\n  forwards:\n    - { from: lan, port: 80, to: "[fe80::1]:80" }\nfirewall:\n  rules: [{ from: wan, to: router, action: accept }]\n');
+    const r = kairo('validate', bad, '--json');
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, '', 'no compiler messages besides the JSON');
+    const doc = JSON.parse(r.stdout); // throws if anything else is on stdout
+    assert.equal(doc.ok, false);
+    assert.deepEqual(doc.nodes, []);
+    assert.ok(doc.diagnostics.length >= 2, r.stdout);
+    for (const d of doc.diagnostics) assert.deepEqual(Object.keys(d), keys);
+    const ll = doc.diagnostics.find((d: { code: string }) => d.code === 'nat.target-link-local');
+    assert.ok(ll, r.stdout);
+    assert.equal(ll.severity, 'error');
+    assert.equal(ll.path, 'nat.forwards[0].to');
+    assert.equal(ll.file, bad);
+    assert.equal(ll.line, 8);
+    assert.equal(typeof ll.column, 'number');
+    assert.match(ll.hint, /give the target a ULA/);
+    assert.ok(doc.diagnostics.some((d: { code: string; line: number }) => d.code === 'ref.unknown-zone' && d.line === 10), r.stdout);
+    // The same problems, as the human output says them.
+    const human = kairo('validate', bad);
+    assert.equal(human.status, 1);
+    assert.equal(human.stdout, '');
+    assert.equal(human.stderr.match(/ error\[/g)?.length, doc.diagnostics.length);
+    const missing = kairo('validate', join(dir, 'nope.yaml'), '--json');
+    assert.equal(missing.status, 1);
+    const m = JSON.parse(missing.stdout);
+    assert.equal(m.ok, false);
+    assert.deepEqual(Object.keys(m.diagnostics[0]), keys);
+    assert.equal(m.diagnostics[0].code, 'site.unreadable');
+    assert.match(m.diagnostics[0].message, /cannot read .*nope\.yaml: ENOENT/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('render --out writes every node\'s files with headers and modes; --only prints one kind', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kairo-cli-'));
   try {

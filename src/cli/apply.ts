@@ -72,11 +72,12 @@ function report(e: unknown): never {
   throw e;
 }
 
-export function planCommand(file: string, opts: TargetOpts & { json?: boolean; detailedExitcode?: boolean }): void {
+export function planCommand(file: string, opts: TargetOpts & { json?: boolean; diff?: boolean; detailedExitcode?: boolean }): void {
   const { target, node } = nodeArtifacts(file, opts);
   const plan = computePlan(target, node.artifacts);
-  if (opts.json) console.log(JSON.stringify({ target: target.spec, node: node.node, ...plan }, null, 2));
-  else console.log(`${target.spec} (node ${node.node}):\n${formatPlan(plan)}`);
+  // JSON is complete: the items and summary, and every change with its diff.
+  if (opts.json) console.log(JSON.stringify({ target: target.spec, node: node.node, summary: plan.summary, items: plan.items, changes: plan.changes, reloads: plan.reloads }, null, 2));
+  else console.log(`${target.spec} (node ${node.node}):\n${formatPlan(plan, opts.diff)}`);
   if (opts.detailedExitcode && plan.changes.length > 0) process.exitCode = 2;
 }
 

@@ -5,19 +5,27 @@ import { fileReaderBeside } from '../config/files.js';
 import { compileSite, type CompileResult } from '../pipeline.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 
-export function compileFile(file: string): CompileResult | undefined {
+/** Reads and compiles a site file without printing: the result, or why the file could not be read. */
+export function compileQuietly(file: string): { result: CompileResult } | { unreadable: string } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    console.error(`kairo: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    return undefined;
+    return { unreadable: `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
   }
   const shown = relative(process.cwd(), file) || file;
   const readFile = fileReaderBeside(file);
-  const result = compileSite(text, shown.startsWith('..') ? file : shown, { readFile, env: (n) => process.env[n] });
-  for (const d of result.diagnostics) console.error(formatDiagnostic(d));
-  return result;
+  return { result: compileSite(text, shown.startsWith('..') ? file : shown, { readFile, env: (n) => process.env[n] }) };
+}
+
+export function compileFile(file: string): CompileResult | undefined {
+  const r = compileQuietly(file);
+  if ('unreadable' in r) {
+    console.error(`kairo: ${r.unreadable}`);
+    return undefined;
+  }
+  for (const d of r.result.diagnostics) console.error(formatDiagnostic(d));
+  return r.result;
 }
 
 export function summary(result: CompileResult): string {

@@ -13,7 +13,8 @@ program.exitOverride((err) => {
   process.exit(err.exitCode === 0 ? 0 : 1);
 });
 
-program.command('validate').argument('<file>', 'site file').description('check a site file; all problems at once').action(validateCommand);
+program.command('validate').argument('<file>', 'site file').option('--json', 'one JSON document on stdout: ok, diagnostics, nodes (for CI and editors)')
+  .description('check a site file; all problems at once').action(validateCommand);
 program
   .command('render')
   .argument('<file>', 'site file')
@@ -46,7 +47,9 @@ program
   .description('show which rule decides a packet, offline; exit 0 accept, 3 drop or reject')
   .action(traceCommand);
 const targetHelp = 'host (default), lab:NODE (the running lab of the site), netns:NAME:ROOT or dir:PATH';
-program.command('plan').argument('<file>').option('--target <spec>', targetHelp).option('--node <name>').option('--json').option('--detailed-exitcode', 'exit 2 when there are changes')
+program.command('plan').argument('<file>').option('--target <spec>', targetHelp).option('--node <name>')
+  .option('--diff', 'after the summary, the differences file by file, line by line').option('--json', 'the summary, the items and every change with its diff, as JSON')
+  .option('--detailed-exitcode', 'exit 2 when there are changes')
   .description('what apply would change, against the live target').action(planCommand);
 program.command('apply').argument('<file>').option('--target <spec>', targetHelp).option('--node <name>')
   .option('--confirm <duration>', 'revert unless `kairo confirm` runs within this time (e.g. 2m)')

@@ -9,7 +9,7 @@ import { labDown, upLab } from '../../src/lab/index.js';
 import { AGENT } from '../../src/lab/run.js';
 import { NetnsTarget } from '../../src/targets/index.js';
 import { apply, ApplyError, kairoListing, rollback, status, sysctlEntries } from '../../src/apply/transaction.js';
-import { computePlan } from '../../src/apply/plan.js';
+import { computePlan, formatPlan } from '../../src/apply/plan.js';
 import { Store } from '../../src/apply/store.js';
 import type { Artifact } from '../../src/render/artifact.js';
 import type { LabPlan } from '../../src/lab/plan.js';
@@ -176,6 +176,9 @@ test('apply: plan says "No changes" right after apply, and exactly one rule afte
   assert.equal(computePlan(target, arts(base)).changes.length, 0);
   const p = computePlan(target, arts(withNtp));
   assert.deepEqual(p.changes.map((c) => `${c.kind} ${c.what}`), ['~ file', '~ nftables']);
+  // In the user's terms: one rule.
+  assert.deepEqual(p.items, [{ kind: '+', what: 'rule', name: 'firewall.rules[ntp]' }]);
+  assert.match(formatPlan(p), /^\+ rule firewall\.rules\[ntp\]\n\nreload: nftables\n\nPlan: 1 to add, 0 to change, 0 to destroy\.$/m);
   for (const c of p.changes) {
     const added = c.diff!.split('\n').filter((l) => l.startsWith('+') && !l.startsWith('+++'));
     const removed = c.diff!.split('\n').filter((l) => l.startsWith('-') && !l.startsWith('---'));
@@ -184,6 +187,33 @@ test('apply: plan says "No changes" right after apply, and exactly one rule afte
     // Named rules keep their comments when a rule is inserted before them: nothing else changes.
     assert.deepEqual(removed, [], c.diff);
   }
+});
+
+test('plan on a real kernel: routes as ip lists them match the files; a route the site drops is a removal', { skip }, () => {
+  const withRoutes = example('home-router', (t) => t.replace('    ipv4: 10.0.0.1/24\n', '    ipv4: 10.0.0.1/24\n    routes: [{ to: 198.51.100.0/24, via: 10.0.0.2 }, { to: 198.51.100.77 }, { to: 203.0.113.0/25, via: 10.0.0.3 }]\n'));
+  const applied = apply(target, arts(withRoutes), meta);
+  try {
+    // ip prints the host route without /32: still no change.
+    const same = computePlan(target, arts(withRoutes));
+    assert.deepEqual(same.changes, [], JSON.stringify(same.changes));
+    assert.deepEqual(same.items, []);
+    // Dropping the site's routes: each live one is a removal, by name, and networkd reloads.
+    const back = computePlan(target, arts(base));
+    assert.deepEqual(back.changes.filter((c) => c.what === 'route').map((c) => `${c.kind} ${c.name}`).sort(), [
+      '- 198.51.100.0/24 via 10.0.0.2 dev enp2s0',
+      '- 198.51.100.77/32 dev enp2s0 scope link',
+      '- 203.0.113.0/25 via 10.0.0.3 dev enp2s0',
+    ]);
+    assert.ok(back.reloads.includes('networkd'));
+    assert.match(formatPlan(back), /^- route 198\.51\.100\.77\/32 dev enp2s0 scope link$/m);
+    // One of them already gone from the kernel: not a removal any more.
+    must('ip', ['route', 'del', '203.0.113.0/25', 'dev', 'enp2s0'], { netns: target.netns });
+    assert.equal(computePlan(target, arts(base)).changes.filter((c) => c.what === 'route').length, 2);
+  } finally {
+    rollback(target, applied.previous);
+  }
+  assert.deepEqual(computePlan(target, arts(base)).changes, []);
+  assert.equal(must('ip', ['route', 'show', 'dev', 'enp2s0'], { netns: target.netns }).includes('198.51.100'), false);
 });
 
 test('apply: a Docker-like table is identical after 100 applies and reverts', { skip }, () => {

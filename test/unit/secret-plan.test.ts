@@ -23,7 +23,7 @@ test('the PPPoE password is in the peer file and nowhere in the plan', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kairo-secret-'));
   try {
     const plan = computePlan(new DirTarget(dir), r.nodes[0].artifacts);
-    const text = formatPlan(plan) + JSON.stringify(plan);
+    const text = formatPlan(plan) + formatPlan(plan, true) + JSON.stringify(plan);
     assert.ok(plan.changes.some((c) => c.name === '/etc/ppp/peers/kairo-wan' && c.diff === '(sensitive content hidden)'));
     assert.ok(!text.includes('4711'), 'the secret leaked into the plan');
     assert.ok(!JSON.stringify(r.nodes[0].model).includes('4711'), 'the model serialises the secret');
