@@ -452,3 +452,26 @@ test('kairo trace: usage and input errors exit 1 with a message, never a stack t
     assert.doesNotMatch(r.stderr, /at .*\.ts:\d+|internal error/);
   }
 });
+
+// --- rp_filter: the kernel drops a spoofed source at the routing decision where the site sets it.
+test('rp_filter strict: a source that would be routed back out of another interface is dropped; loose only needs a route', () => {
+  const site = (mode: string) => compile(`version: 1
+interfaces:
+  wan: { device: eth0, zone: wan, ipv4: 192.0.2.2/24, gateway4: 192.0.2.1 }
+  lan: { device: eth1, zone: lan, ipv4: 10.0.0.1/24, rp-filter: ${mode} }
+  dmz: { device: eth2, zone: dmz, ipv4: 10.9.0.1/24 }
+firewall:
+  policies:
+    - { from: lan, to: wan, action: accept }
+`, 'rp.yaml');
+  const strict = site('strict');
+  // A LAN client using a DMZ address: the route back to 10.9.0.5 leaves by eth2, not eth1.
+  expect(trace(strict, 'eth1', 'tcp', '10.9.0.5', '198.51.100.7', { sport: 40000, dport: 443 }), { verdict: 'drop', by: 'interfaces.lan.rp-filter' });
+  // Its own address passes and meets the lan→wan policy.
+  expect(trace(strict, 'eth1', 'tcp', '10.0.0.5', '198.51.100.7', { sport: 40000, dport: 443 }), { verdict: 'accept', by: 'firewall.policies[0]' });
+  // Loose: any route back will do (the DMZ address has one).
+  expect(trace(site('loose'), 'eth1', 'tcp', '10.9.0.5', '198.51.100.7', { sport: 40000, dport: 443 }), { verdict: 'accept', by: 'firewall.policies[0]' });
+  // IPv6 has no rp_filter.
+  const r = trace(strict, 'eth1', 'tcp', '2001:db8::5', '2001:db8:1::7', { sport: 40000, dport: 443 });
+  assert.notEqual(r.decidedBy.path, 'interfaces.lan.rp-filter');
+});

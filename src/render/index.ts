@@ -17,7 +17,21 @@ export function renderNode(m: NodeModel): Artifact[] {
   return out;
 }
 
-/** The daemons the node's features run (units, how a change takes effect, enabled). */
+/**
+ * The daemons the node's features run (units, how a change takes effect, enabled), in dependency
+ * order: a unit comes after those it names in `after` (kairo-boot first), else in registry order.
+ */
 export function nodeServices(m: NodeModel): Service[] {
-  return (FEATURES as readonly AnyFeature[]).flatMap((f) => (m.features.has(f.id) && f.services ? f.services(m.features.get(f.id), m) : []));
+  const all = (FEATURES as readonly AnyFeature[]).flatMap((f) => (m.features.has(f.id) && f.services ? f.services(m.features.get(f.id), m) as Service[] : []));
+  const byUnit = new Map(all.map((s) => [s.unit, s]));
+  const depth = new Map<string, number>();
+  const depthOf = (s: Service, seen: Set<string>): number => {
+    if (depth.has(s.unit)) return depth.get(s.unit)!;
+    if (seen.has(s.unit)) return 0; // a cycle: registry order decides
+    seen.add(s.unit);
+    const d = Math.max(0, ...(s.after ?? []).map((u) => (byUnit.has(u) ? depthOf(byUnit.get(u)!, seen) + 1 : 0)));
+    depth.set(s.unit, d);
+    return d;
+  };
+  return all.map((s, i) => ({ s, i, d: depthOf(s, new Set()) })).sort((a, b) => a.d - b.d || a.i - b.i).map((x) => x.s);
 }
