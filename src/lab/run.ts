@@ -1,7 +1,7 @@
 // Brings a LabPlan to life in network namespaces and tears it down. The only lab code that touches
 // the system; it never changes the root namespace (veths are created inside namespaces).
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { must, run } from '../lib/exec.js';
@@ -21,11 +21,33 @@ export function stateDir(prefix: string): string {
 
 const ipn = (ns: string, ...args: string[]) => must('ip', ['-n', ns, ...args]);
 
-/** Starts a long-running process inside a namespace, detached, output to a log file. */
-export function startIn(ns: string, logFile: string, cmd: string, args: string[]): void {
+/** Starts a long-running process inside a namespace, detached, output to a log file. Returns its pid. */
+export function startIn(ns: string, logFile: string, cmd: string, args: string[]): number | undefined {
   const fd = openSync(logFile, 'a');
   const p = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { detached: true, stdio: ['ignore', fd, fd] });
   p.unref();
+  return p.pid;
+}
+
+/** Whether a process started by startIn still runs (`ip netns exec` execs it, so the pid is its own; not yet reaped = a zombie). */
+function running(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** The end of a log file, for an error: a server's own words about why it did not start. */
+function logTail(file: string, lines = 20): string {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8').trimEnd();
+  } catch {
+    // no log at all: said below
+  }
+  return text ? text.split('\n').slice(-lines).map((l) => `  | ${l}`).join('\n') : '  (its log is empty)';
 }
 
 export function listLabNamespaces(prefix = LAB_PREFIX): string[] {
@@ -224,10 +246,18 @@ function buildLab(plan: LabPlan, say: Log): void {
   writeFileSync(join(dir, 'plan.json'), JSON.stringify(plan, null, 2));
 
   log('servers: traffic agents on targets, VMs, clients, ISP and the router\'s open ports');
-  for (const h of plan.hosts.filter((x) => x.serve.length)) startIn(h.ns, join(logs, `${h.ns}.log`), process.execPath, [AGENT, 'serve', h.ns, ...h.serve]);
-  for (const r of plan.routers.filter((x) => x.serve.length)) startIn(r.ns, join(logs, `${r.ns}.log`), process.execPath, [AGENT, 'serve', r.ns, ...r.serve]);
-  for (const h of plan.hosts.filter((x) => x.serve.length)) waitFor(`servers in ${h.ns}`, () => listening(h.ns, h.serve), 5000);
-  for (const r of plan.routers.filter((x) => x.serve.length)) waitFor(`servers in ${r.ns}`, () => listening(r.ns, r.serve), 5000);
+  const servers = [...plan.hosts, ...plan.routers].filter((x) => x.serve.length).map(({ ns, serve }) => ({ ns, serve, log: join(logs, `${ns}.log`) }));
+  const pids = servers.map((s) => startIn(s.ns, s.log, process.execPath, [AGENT, 'serve', s.ns, ...s.serve]));
+  servers.forEach((s, i) => {
+    // An agent that exits or does not listen says why in its log (a missing agent file, a port in use): show it.
+    const failed = (why: string) => new Error(`lab: the traffic agent in ${s.ns} (${s.serve.join(' ')}) ${why}; the end of its log:\n${logTail(s.log)}`);
+    const deadline = Date.now() + 5000;
+    while (!listening(s.ns, s.serve)) {
+      if (!running(pids[i])) throw failed(`exited (${process.execPath} ${AGENT})`);
+      if (Date.now() > deadline) throw failed('did not listen within 5 s');
+      run('sleep', ['0.05']);
+    }
+  });
 
   if (isp?.ra?.prefix) {
     const up = plan.uplink!;

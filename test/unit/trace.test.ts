@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { compileSite } from '../src/pipeline.js';
-import { fileReaderBeside } from '../src/config/files.js';
-import type { NodeModel } from '../src/model/types.js';
-import { tracePacket, TraceInputError, type Packet, type TraceOptions, type TraceResult } from '../src/trace/evaluate.js';
+import { compileSite } from '../../src/pipeline.js';
+import { fileReaderBeside } from '../../src/config/files.js';
+import type { NodeModel } from '../../src/model/types.js';
+import { tracePacket, TraceInputError, type Packet, type TraceOptions, type TraceResult } from '../../src/trace/evaluate.js';
 
-const root = join(import.meta.dirname, '..');
+const root = join(import.meta.dirname, '..', '..');
 
 function compile(text: string, file: string, node?: string): NodeModel {
   const r = compileSite(text, file, { readFile: fileReaderBeside(join(root, 'examples', file)) });

@@ -4,9 +4,9 @@
 // namespace and a packet with that source is sent: the host beyond the router counts what arrived.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileSite } from '../src/pipeline.js';
-import { tracePacket } from '../src/trace/evaluate.js';
-import { have, isRoot, must, run } from '../src/lib/exec.js';
+import { compileSite } from '../../src/pipeline.js';
+import { tracePacket } from '../../src/trace/evaluate.js';
+import { have, isRoot, must, run } from '../../src/lib/exec.js';
 
 const skip = !isRoot() ? 'skipped: needs root for network namespaces' : !have('nft') ? 'skipped: nft not installed' : false;
 const ns = { r: 'krp-r', c: 'krp-c', d: 'krp-d', w: 'krp-w' };

@@ -6,11 +6,14 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { compileSite } from '../src/pipeline.js';
-import { fileReaderBeside } from '../src/config/files.js';
-import { have, run } from '../src/lib/exec.js';
+import { spawnSync } from 'node:child_process';
+import { compileSite } from '../../src/pipeline.js';
+import { fileReaderBeside } from '../../src/config/files.js';
+import { have, run } from '../../src/lib/exec.js';
 
-const examples = join(import.meta.dirname, '..', 'examples');
+const root = join(import.meta.dirname, '..', '..');
+const examples = join(root, 'examples');
+const kairo = (...args: string[]) => spawnSync(process.execPath, [join(root, 'bin', 'kairo.js'), ...args], { encoding: 'utf8', cwd: root });
 const skip = !have('systemd-analyze') ? 'skipped: systemd-analyze is not installed' : !have('pppd') ? 'skipped: pppd is not installed (scripts/setup.sh installs ppp)' : false;
 
 test('systemd-analyze verify accepts every rendered unit', { skip }, () => {
@@ -40,4 +43,18 @@ test('systemd-analyze verify accepts every rendered unit', { skip }, () => {
     }
   }
   assert.ok(units >= 8, `verified ${units} units`);
+});
+
+test('the boot unit as `kairo render` writes it passes systemd-analyze verify', { skip: have('systemd-analyze') ? false : 'skipped: systemd-analyze is not installed' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kairo-unit-'));
+  try {
+    const r = kairo('render', 'examples/home-router.yaml', '--out', dir);
+    assert.equal(r.status, 0, r.stderr);
+    const unit = join(dir, 'router/etc/systemd/system/kairo-boot.service');
+    assert.match(readFileSync(unit, 'utf8'), /ExecStart=\/usr\/sbin\/nft -f \/var\/lib\/kairo\/confirmed\/etc\/kairo\/nftables.nft/);
+    const v = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
+    assert.equal(v.status, 0, v.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

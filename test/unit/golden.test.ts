@@ -10,12 +10,12 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import { compileSite } from '../src/pipeline.js';
-import { fileReaderBeside } from '../src/config/files.js';
-import { formatDiagnostic } from '../src/config/diagnostics.js';
+import { compileSite } from '../../src/pipeline.js';
+import { fileReaderBeside } from '../../src/config/files.js';
+import { formatDiagnostic } from '../../src/config/diagnostics.js';
 
-const dir = join(import.meta.dirname, 'golden');
-const root = join(import.meta.dirname, '..');
+const dir = join(import.meta.dirname, '..', 'golden');
+const root = join(import.meta.dirname, '..', '..');
 
 interface Section {
   head: string;

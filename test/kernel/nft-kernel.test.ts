@@ -5,11 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { compileSite } from '../src/pipeline.js';
-import { fileReaderBeside } from '../src/config/files.js';
-import { have, isRoot, must, run } from '../src/lib/exec.js';
+import { compileSite } from '../../src/pipeline.js';
+import { fileReaderBeside } from '../../src/config/files.js';
+import { have, isRoot, must, run } from '../../src/lib/exec.js';
 
-const examples = join(import.meta.dirname, '..', 'examples');
+const examples = join(import.meta.dirname, '..', '..', 'examples');
 const skip = !isRoot() ? 'skipped: needs root for network namespaces' : !have('nft') ? 'skipped: nft not installed' : false;
 
 const FOREIGN = `table ip docker_like {
