@@ -13,11 +13,17 @@ import type { Decision, Flow, TraceStep } from './types.js';
 const TABLE = 'inet kairo';
 
 /** A site with 10 000 forwards is laid out once per model, not once per traced packet. */
-const tables = new WeakMap<NodeModel, FilterTable>();
-export function filterTable(m: NodeModel): FilterTable {
+const tables = new WeakMap<NodeModel, { table: FilterTable; chains: Map<string, Chain> }>();
+function laidOut(m: NodeModel) {
   let t = tables.get(m);
-  if (!t) tables.set(m, (t = buildFilterTable(featureModel(m, firewall)!, m, m.contributions.firewall)));
+  if (!t) {
+    const table = buildFilterTable(featureModel(m, firewall)!, m, m.contributions.firewall);
+    tables.set(m, (t = { table, chains: new Map(table.chains.map((x) => [x.name, x])) }));
+  }
   return t;
+}
+export function filterTable(m: NodeModel): FilterTable {
+  return laidOut(m).table;
 }
 
 interface Ctx {
@@ -147,8 +153,7 @@ function runChain(name: string, c: Ctx): Decision | undefined {
 }
 
 function hook(m: NodeModel, chainName: 'input' | 'forward', flow: Flow, steps: TraceStep[], oif?: string): Decision {
-  const t = filterTable(m);
-  const c: Ctx = { flow, oif, chains: new Map(t.chains.map((x) => [x.name, x])), steps };
+  const c: Ctx = { flow, oif, chains: laidOut(m).chains, steps };
   const d = runChain(chainName, c);
   if (d) return d;
   // Every chain kairo writes ends in a verdict; the base chain's policy is the last word.
