@@ -5,7 +5,7 @@
 // Skipped without the root (scripts/host-root.sh; built first with KAIRO_HOST_BUILD=1 or CI=true).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../src/lib/exec.js';
 import { HOST_CACHE, HOST_PREFIX, HOST_STATE, NspawnHost, hostTestSkip } from './nspawn.js';
@@ -108,6 +108,25 @@ test('host: a new host starts from the pristine root; a file written on the stop
     assert.equal(h.must('cat', ['/etc/machine-id']).trim(), id);
   } finally {
     h.destroy();
+  }
+  assert.deepEqual(leftovers(), { namespaces: [], processes: [], cgroups: [], state: false });
+});
+
+test('host: two hosts run side by side, each in its own cgroup; stopping one leaves the other running', { skip, timeout: 120_000 }, () => {
+  const a = NspawnHost.create({ name: NAME, links: ['lan0'] });
+  const b = NspawnHost.create({ name: `${NAME}2`, links: ['lan0'] });
+  try {
+    a.boot();
+    b.boot();
+    assert.notEqual(a.must('cat', ['/etc/machine-id']), b.must('cat', ['/etc/machine-id']));
+    assert.match(readFileSync(`/proc/${a.pid1}/cgroup`, 'utf8'), new RegExp(`kairo-host/${NAME}/payload`));
+    assert.match(readFileSync(`/proc/${b.pid1}/cgroup`, 'utf8'), new RegExp(`kairo-host/${NAME}2/payload`));
+    assert.equal(a.stop().killed, false);
+    assert.equal(b.exec('systemctl', ['is-system-running']).stdout.trim(), 'running');
+    assert.ok(b.must('ip', ['-br', 'link']).includes('lan0'));
+  } finally {
+    a.destroy();
+    b.destroy();
   }
   assert.deepEqual(leftovers(), { namespaces: [], processes: [], cgroups: [], state: false });
 });
