@@ -251,3 +251,8 @@ export function stopNetworkd(nd: RealNetworkd, timeoutMs = 3000): void {
   while (pids.some((p) => alive(p, nd.mountNs || undefined)) && Date.now() < deadline) sleep(0.02);
   for (const p of pids.filter((x) => alive(x, nd.mountNs || undefined))) run('kill', ['-KILL', String(p)]);
 }
+
+/** waitLinks for the usual case: each named link "configured", bounded. */
+export function waitConfigured(nd: RealNetworkd, links: string[], timeoutMs = 10_000): WaitResult {
+  return waitLinks(nd, links, { timeoutMs });
+}
