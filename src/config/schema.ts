@@ -4,7 +4,7 @@
 // tree (references, overlaps, families) are each feature's verify.
 import { z } from 'zod';
 import { FEATURES } from '../features/index.js';
-import type { Keys, Parsed } from '../features/feature.js';
+import type { Keys } from '../features/feature.js';
 import { coreInterfaceKeys, coreSiteKeys, name } from './schema-core.js';
 
 export { protoNames, secretSchema, type SecretRef } from './schema-core.js';
@@ -31,7 +31,6 @@ export const siteSchema = z.strictObject(siteKeys);
 
 export type Site = z.infer<typeof siteSchema>;
 export type InterfaceConfig = z.infer<typeof interfaceSchema>;
-export type { Parsed };
 
 /** JSON Schema for editors (yaml-language-server, VS Code). */
 export function siteJsonSchema(): object {

@@ -54,12 +54,13 @@ export function tracePacket(model: NodeModel, pkt: Packet, opts: TraceOptions = 
 
   const dnat = prerouting(model, flow, (a) => localReason(model, a, extra), steps);
 
+  const own = localReason(model, flow.dst, extra) ?? deliveryReason(model, flow.dst);
+  // The kernel validates the source at the routing decision, before either hook.
   const rp = reversePathDrop(model, flow.src, pkt.iif);
   if (rp) {
     route(rp.text, { path: rp.path, verdict: 'drop' });
-    return { verdict: 'drop', hook: 'input', dnat, decidedBy: { path: rp.path }, steps };
+    return { verdict: 'drop', hook: own ? 'input' : 'forward', dnat, decidedBy: { path: rp.path }, steps };
   }
-  const own = localReason(model, flow.dst, extra) ?? deliveryReason(model, flow.dst);
   if (own) {
     route(`${flow.dst} is for the router (${own}) → input hook`);
     const d = inputHook(model, flow, steps);

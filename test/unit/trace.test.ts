@@ -466,7 +466,7 @@ firewall:
 `, 'rp.yaml');
   const strict = site('strict');
   // A LAN client using a DMZ address: the route back to 10.9.0.5 leaves by eth2, not eth1.
-  expect(trace(strict, 'eth1', 'tcp', '10.9.0.5', '198.51.100.7', { sport: 40000, dport: 443 }), { verdict: 'drop', by: 'interfaces.lan.rp-filter' });
+  expect(trace(strict, 'eth1', 'tcp', '10.9.0.5', '198.51.100.7', { sport: 40000, dport: 443 }), { verdict: 'drop', by: 'interfaces.lan.rp-filter', hook: 'forward' });
   // Its own address passes and meets the lan→wan policy.
   expect(trace(strict, 'eth1', 'tcp', '10.0.0.5', '198.51.100.7', { sport: 40000, dport: 443 }), { verdict: 'accept', by: 'firewall.policies[0]' });
   // Loose: any route back will do (the DMZ address has one).

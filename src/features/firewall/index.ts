@@ -2,7 +2,7 @@
 // it with the tables other features contribute (NAT). Stateful base, RFC 4890 ICMPv6 essentials,
 // zone dispatch by verdict maps; the chains are data (./chains.ts) printed here and traced by
 // src/trace.
-import { defineFeature, type FirewallContribution } from '../feature.js';
+import { defineFeature } from '../feature.js';
 import { header } from '../../render/artifact.js';
 import { KAIRO_TABLES, NFT_PATH } from '../../render/ruleset.js';
 import { zoneNames } from '../../model/resolve.js';
@@ -11,7 +11,6 @@ import { verifyFirewall } from './verify.js';
 import { firewallModel, type FirewallModel } from './model.js';
 import { buildFilterTable } from './chains.js';
 import { printFilterTable } from './print.js';
-import type { NodeModel } from '../../model/types.js';
 
 export const firewall = defineFeature({
   id: 'firewall',
@@ -26,7 +25,3 @@ export const firewall = defineFeature({
   },
 });
 
-/** The filter table of a node, as data (for the tracer). */
-export function filterTableOf(m: NodeModel, fw: FirewallModel, c: Required<FirewallContribution>) {
-  return buildFilterTable(fw, m, c);
-}
