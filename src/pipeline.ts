@@ -8,13 +8,16 @@ import { resolveSiteSecrets } from './config/secrets.js';
 import { verifySite } from './model/verify.js';
 import { buildModels } from './model/build.js';
 import type { NodeModel } from './model/types.js';
-import { renderNode } from './render/index.js';
+import { nodeServices, renderNode } from './render/index.js';
+import type { Service } from './features/feature.js';
 import type { Artifact } from './render/artifact.js';
 
 export interface NodeOutput {
   node: string;
   model: NodeModel;
   artifacts: Artifact[];
+  /** The systemd units the artifacts install, in the order they are acted on. */
+  services: Service[];
 }
 
 export interface CompileResult {
@@ -53,6 +56,6 @@ export function compileSite(text: string, file = 'site.yaml', opts: CompileOptio
   });
   const diagnostics = sortDiagnostics([...loaded.diagnostics, ...included, ...secretDiags, ...verifySite(loaded.site, loaded.source)]);
   if (hasErrors(diagnostics)) return { ok: false, site: loaded.site, source: loaded.source, diagnostics, nodes: [] };
-  const nodes = buildModels(loaded.site, secrets).map((model) => ({ node: model.node, model, artifacts: renderNode(model) }));
+  const nodes = buildModels(loaded.site, secrets).map((model) => ({ node: model.node, model, artifacts: renderNode(model), services: nodeServices(model) }));
   return { ok: true, site: loaded.site, source: loaded.source, diagnostics, nodes };
 }

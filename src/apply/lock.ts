@@ -40,9 +40,24 @@ function read(file: string): string | undefined {
   }
 }
 
-/** Stale: its owner is dead. An empty or unreadable token (an older kairo wrote the pid after creating the file) only once it is old. */
+/**
+ * The kernel's id of this boot. The lock lives on disk: after a restart its pid may belong to
+ * another process, so a token from another boot is stale whatever its pid. (systemd-nspawn gives
+ * each container boot an id of its own.)
+ */
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Stale: its owner is dead or from an earlier boot. An empty or unreadable token (an older kairo wrote the pid after creating the file) only once it is old. */
 function isStale(content: string, file: string): boolean {
-  const pid = Number(content.split(' ')[0]);
+  const [pidText, , , boot] = content.trim().split(' ');
+  if (boot && boot !== bootId()) return true;
+  const pid = Number(pidText);
   if (Number.isInteger(pid) && pid > 0) return !alive(pid);
   try {
     return Date.now() - statSync(file).mtimeMs > 2000;
@@ -113,7 +128,7 @@ function sweep(stateDir: string): void {
 export function acquireLock(stateDir: string, waitMs = 0): () => void {
   mkdirSync(stateDir, { recursive: true });
   const file = join(stateDir, 'lock');
-  const mine = `${process.pid} ${new Date().toISOString()} ${randomBytes(8).toString('hex')}\n`;
+  const mine = `${process.pid} ${new Date().toISOString()} ${randomBytes(8).toString('hex')} ${bootId()}\n`;
   const deadline = Date.now() + waitMs;
   for (;;) {
     const r = tryTake(file, mine);

@@ -13,7 +13,9 @@ import { parseCidr } from '../lib/ip.js';
 import type { FileState, Target } from '../targets/types.js';
 import { networkdToIp } from '../targets/networkd-interpreter.js';
 import { Store } from './store.js';
-import { kairoListing, sysctlEntries } from './transaction.js';
+import { generationState, kairoListing, sysctlEntries, unitSteps } from './transaction.js';
+import { formatServiceAction, type ServiceAction } from './services.js';
+import type { Service } from '../features/feature.js';
 import { compareRulesets, routedHostsOf, type ChangeKind, type ItemKind } from './identities.js';
 
 export type { ChangeKind } from './identities.js';
@@ -44,6 +46,8 @@ export interface Plan {
   /** File by file, with diffs. */
   changes: Change[];
   reloads: string[];
+  /** The systemctl steps apply will run, in order (none where the target has no systemd). */
+  units: ServiceAction[];
   summary: { add: number; change: number; destroy: number };
 }
 
@@ -190,11 +194,12 @@ function routedHostItems(live: Map<string, FileState>, planned: Artifact[]): Ite
   return out;
 }
 
-export function computePlan(target: Target, rendered: Artifact[]): Plan {
+export function computePlan(target: Target, rendered: Artifact[], services: Service[] = []): Plan {
   const artifacts = rendered.filter((a) => a.install !== false);
   const changes: Change[] = [];
   const store = new Store(target.stateDir);
-  const previous = store.artifacts(store.current());
+  const current = generationState(store, store.current());
+  const previous = current.artifacts;
   const reloads = new Set<string>();
 
   // The target's files as they are: every path the plan or the live generation names.
@@ -291,8 +296,11 @@ export function computePlan(target: Target, rendered: Artifact[]): Plan {
     for (const c of changes) if (c.what === 'sysctl' || c.what === 'address' || c.what === 'route') items.push({ kind: c.kind, what: c.what, name: c.name, ...(c.detail ? { detail: c.detail } : {}) });
   }
 
+  // Units: from the files on the target (not the last generation's: a hand edit counts) to the plan's.
+  const liveFiles: Artifact[] = [...live].map(([path, f]) => ({ path, content: f.content, mode: f.mode, owner: 'live', reload: 'none' }));
+  const units = unitSteps(target, { artifacts: liveFiles, services: current.services }, { artifacts, services });
   const count = (k: ChangeKind) => items.filter((c) => c.kind === k).length;
-  return { items, changes, reloads: [...reloads].filter((r) => r !== 'none').sort(), summary: { add: count('+'), change: count('~'), destroy: count('-') } };
+  return { items, changes, reloads: [...reloads].filter((r) => r !== 'none').sort(), units, summary: { add: count('+'), change: count('~'), destroy: count('-') } };
 }
 
 const ORDER: ItemWhat[] = ['forward', 'rule', 'policy', 'set', 'nat', 'ruleset', 'routed host', 'service', 'file', 'nftables', 'sysctl', 'address', 'route'];
@@ -327,7 +335,7 @@ export function formatItems(items: readonly Item[]): string[] {
 }
 
 export function formatPlan(plan: Plan, showDiffs = false): string {
-  if (plan.changes.length === 0 && plan.items.length === 0) return 'No changes. The target matches the site.';
+  if (plan.changes.length === 0 && plan.items.length === 0 && plan.units.length === 0) return 'No changes. The target matches the site.';
   const lines: string[] = formatItems(plan.items);
   if (showDiffs) {
     lines.push('', 'Differences, file by file:');
@@ -337,6 +345,7 @@ export function formatPlan(plan: Plan, showDiffs = false): string {
     }
   }
   if (plan.reloads.length) lines.push('', `reload: ${plan.reloads.join(', ')}`);
+  if (plan.units.length) lines.push('', 'systemd:', ...plan.units.map((a) => `  ${formatServiceAction(a)}`));
   lines.push('', `Plan: ${plan.summary.add} to add, ${plan.summary.change} to change, ${plan.summary.destroy} to destroy.`);
   if (!showDiffs && plan.changes.some((c) => c.diff)) lines.push('(--diff shows the differences line by line)');
   return lines.join('\n');

@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Artifact } from '../render/artifact.js';
+import type { Service } from '../features/feature.js';
 
 export type GenerationStatus = 'applying' | 'applied' | 'pending' | 'confirmed' | 'failed' | 'reverted';
 
@@ -24,6 +25,8 @@ export interface Manifest {
   sysctlBefore: Record<string, string | null>;
   /** `nft list` of kairo's tables right after apply (counters stripped): drift detection. */
   nftListing?: string;
+  /** The units the generation's files install (absent in generations of kairo before 0.2). */
+  services?: Service[];
   note?: string;
 }
 

@@ -6,7 +6,9 @@ import type { Artifact } from '../render/artifact.js';
 import { KAIRO_TABLES, NFT_PATH, SYSCTL_PATH } from '../render/index.js';
 import { rulesetDelta } from '../render/nft-delta.js';
 import type { Target } from '../targets/types.js';
+import type { Service } from '../features/feature.js';
 import { acquireLock } from './lock.js';
+import { formatServiceAction, repairActions, serviceActions, type LiveUnit, type ServiceAction } from './services.js';
 import { Store, type Manifest, type Pending } from './store.js';
 
 export class ApplyError extends Error {
@@ -39,6 +41,18 @@ export interface ApplyResult {
   nft: 'delta' | 'full' | 'unchanged' | 'none';
   steps: string[];
   pending?: Pending;
+  /** The systemctl steps run (empty where the target has no systemd). */
+  services: ServiceAction[];
+}
+
+/** What a generation holds: its files and the units they install. */
+export interface GenerationState {
+  artifacts: Artifact[];
+  services: Service[];
+}
+
+export function generationState(store: Store, n: number): GenerationState {
+  return { artifacts: store.artifacts(n), services: store.manifest(n)?.services ?? [] };
 }
 
 const nftOf = (arts: Artifact[]) => arts.find((a) => a.path === NFT_PATH)?.content;
@@ -124,9 +138,54 @@ interface PutResult {
   nft: 'delta' | 'full' | 'unchanged' | 'none';
   /** Paths written: what health reads back (the others were compared already). */
   written: Set<string>;
+  services: ServiceAction[];
 }
 
-function putState(target: Target, to: Artifact[], from: Artifact[], sysctlBefore: Record<string, string | null>, nftMode: 'delta-ok' | 'full', planned?: { script: string; kind: 'delta' | 'full' | 'unchanged' }): PutResult {
+/** is-enabled and is-active of each unit, in two calls (one line per unit, in order). */
+export function liveUnits(target: Target, units: string[]): Map<string, LiveUnit> {
+  const out = new Map<string, LiveUnit>();
+  if (!target.systemctl || units.length === 0) return out;
+  const enabled = target.systemctl(['is-enabled', ...units]).stdout.split('\n');
+  const active = target.systemctl(['is-active', ...units]).stdout.split('\n');
+  units.forEach((u, i) => out.set(u, { enabled: enabled[i]?.trim() || 'not-found', active: active[i]?.trim() || 'unknown' }));
+  return out;
+}
+
+/** The systemctl steps from one generation to another, plus the repair of units changed by hand. */
+export function unitSteps(target: Target, from: GenerationState, to: GenerationState): ServiceAction[] {
+  if (!target.systemctl) return [];
+  const planned = serviceActions(from, to);
+  const live = liveUnits(target, to.services.filter((s) => s.enabled).map((s) => s.unit));
+  return [...planned, ...repairActions(to.services, live, planned)];
+}
+
+/** The last lines systemd has about a unit, for an error the user can act on. */
+function unitStatus(target: Target, unit: string): string {
+  const r = target.systemctl!(['status', '--no-pager', '--lines=6', unit]);
+  return r.stdout.trim().split('\n').map((l) => `  | ${l}`).join('\n');
+}
+
+/**
+ * systemctl, step by step. Going forward a failed step stops the transaction (it is reverted); a
+ * revert goes on past a failed step (the files and the ruleset matter more) and reports it.
+ */
+function runServiceActions(target: Target, actions: ServiceAction[], strict: boolean, log: (s: string) => void): void {
+  for (const a of actions) {
+    const args = a.verb === 'daemon-reload' ? ['daemon-reload'] : [a.verb, a.unit];
+    const r = target.systemctl!(args);
+    if (r.code === 0) continue;
+    const msg = `systemctl ${args.join(' ')} failed: ${(r.stderr || r.stdout).trim().split('\n')[0] ?? ''}${a.unit ? `\n${unitStatus(target, a.unit)}` : ''}`;
+    if (strict) throw new Error(msg);
+    log(`${msg} (going on with the revert)`);
+  }
+}
+
+function putState(target: Target, toGen: GenerationState, fromGen: GenerationState, sysctlBefore: Record<string, string | null>, nftMode: 'delta-ok' | 'full', planned?: { script: string; kind: 'delta' | 'full' | 'unchanged' }, revert?: { log: (s: string) => void }): PutResult {
+  const to = toGen.artifacts;
+  const from = fromGen.artifacts;
+  const services = unitSteps(target, fromGen, toGen);
+  const systemd = (phase: ServiceAction['phase']) => runServiceActions(target, services.filter((a) => a.phase === phase), !revert, revert?.log ?? (() => {}));
+  systemd('before-files');
   const written = new Set<string>();
   for (const a of to) {
     const live = target.readFile(a.path);
@@ -137,7 +196,7 @@ function putState(target: Target, to: Artifact[], from: Artifact[], sysctlBefore
   }
   const kept = new Set(to.map((a) => a.path));
   for (const a of from) if (!kept.has(a.path)) target.removeFile(a.path);
-  if (!target.exec) return { nft: 'none', written };
+  if (!target.exec) return { nft: 'none', written, services };
 
   const { script, kind } = planned ?? nftScript(to, from, nftMode === 'delta-ok');
   if (script) {
@@ -151,11 +210,12 @@ function putState(target: Target, to: Artifact[], from: Artifact[], sysctlBefore
   const want = sysctlEntries(sysctlOf(to));
   for (const [k, v] of Object.entries(sysctlBefore)) if (!want.has(k) && v !== null) want.set(k, v);
   writeSysctl(target, want);
-  return { nft, written };
+  systemd('after-files');
+  return { nft, written, services };
 }
 
 /** Reads back what was written, checks kernel state; returns the structure listing for the generation's record. */
-function health(target: Target, arts: Artifact[], written: Set<string>, opts: ApplyOptions): string | undefined {
+function health(target: Target, arts: Artifact[], services: Service[], written: Set<string>, opts: ApplyOptions): string | undefined {
   for (const a of arts.filter((x) => written.has(x.path))) {
     const live = target.readFile(a.path);
     if (live?.content !== a.content) throw new Error(`file ${a.path} does not hold what was written`);
@@ -168,6 +228,13 @@ function health(target: Target, arts: Artifact[], written: Set<string>, opts: Ap
   const want = sysctlEntries(sysctlOf(arts));
   for (const [k, v] of readSysctl(target, [...want.keys()])) {
     if (v !== want.get(k)) throw new Error(`sysctl ${k} is ${v ?? 'missing'}, want ${want.get(k)}`);
+  }
+  // A unit kairo started that systemd marks failed (pppd that cannot start, a tunnel that found no
+  // address in time) makes the apply unhealthy like a failed health command.
+  if (target.systemctl) {
+    for (const s of services.filter((x) => x.enabled && x.onChange !== 'none')) {
+      if (target.systemctl(['is-failed', '--quiet', s.unit]).code === 0) throw new Error(`${s.unit} failed:\n${unitStatus(target, s.unit)}`);
+    }
   }
   if (opts.healthCommand?.length) {
     const r = target.exec(opts.healthCommand[0], opts.healthCommand.slice(1));
@@ -188,7 +255,7 @@ export function recover(target: Target, store: Store, log: (s: string) => void =
   const j = store.journal();
   if (!j) return undefined;
   const failed = store.manifest(j.to);
-  putState(target, store.artifacts(j.from), store.artifacts(j.to), failed?.sysctlBefore ?? {}, 'full');
+  putState(target, generationState(store, j.from), generationState(store, j.to), failed?.sysctlBefore ?? {}, 'full', undefined, { log });
   store.setStatus(j.to, 'failed', `interrupted (pid ${j.pid}); restored generation ${j.from}`);
   store.setCurrent(j.from);
   store.clearJournal();
@@ -201,9 +268,8 @@ export function recover(target: Target, store: Store, log: (s: string) => void =
 export function expirePending(target: Target, store: Store, now = Date.now(), log: (s: string) => void = () => {}): string | undefined {
   const p = store.pending();
   if (!p || now < p.deadline) return undefined;
-  const cur = store.artifacts(p.generation);
   const m = store.manifest(p.generation);
-  putState(target, store.artifacts(p.previous), cur, m?.sysctlBefore ?? {}, 'full');
+  putState(target, generationState(store, p.previous), generationState(store, p.generation), m?.sysctlBefore ?? {}, 'full', undefined, { log });
   store.setStatus(p.generation, 'reverted', 'not confirmed in time');
   store.setCurrent(p.previous);
   store.clearPending();
@@ -229,8 +295,9 @@ export function withLock<T>(target: Target, opts: { waitLockMs?: number; log?: (
   }
 }
 
-export function apply(target: Target, rendered: Artifact[], meta: { site: string; node: string }, opts: ApplyOptions = {}): ApplyResult {
+export function apply(target: Target, rendered: Artifact[], meta: { site: string; node: string; services?: Service[] }, opts: ApplyOptions = {}): ApplyResult {
   const artifacts = rendered.filter((a) => a.install !== false);
+  const services = meta.services ?? [];
   const log = opts.log ?? (() => {});
   return withLock(target, opts, ({ store }) => {
     const steps: string[] = [];
@@ -242,7 +309,8 @@ export function apply(target: Target, rendered: Artifact[], meta: { site: string
       mark = now;
     };
     const previous = store.current();
-    const before = store.artifacts(previous);
+    const beforeGen = generationState(store, previous);
+    const before = beforeGen.artifacts;
     const prevManifest = store.manifest(previous);
 
     // 1. Checks before anything changes. With drift (someone changed kairo's tables by hand) only
@@ -264,16 +332,21 @@ export function apply(target: Target, rendered: Artifact[], meta: { site: string
     const isDeviceKey = (k: string) => /(^|[./])conf[./][^/]+[./][^./]+$/.test(k) && !/conf[./](all|default)[./]/.test(k);
     const missing = [...liveSysctl].filter(([k, v]) => v === null && !isDeviceKey(k) && sysctlEntries(sysctlOf(artifacts)).has(k)).map(([k]) => k);
     if (missing.length) throw new ApplyError(`sysctl keys unknown to this kernel: ${missing.join(', ')}; nothing was changed`, 'check', false);
-    const unchanged = before.length === artifacts.length && artifacts.every((a) => before.some((b) => b.path === a.path && b.content === a.content && b.mode === a.mode));
+    // Units count too: a generation written by a kairo that did not record its units gets them
+    // enabled and started by the next apply even when no file changed.
+    const sameUnits = JSON.stringify(prevManifest?.services ?? null) === JSON.stringify(services);
+    const repairs = previous > 0 && sameUnits ? unitSteps(target, beforeGen, { artifacts, services }).filter((a) => a.why.endsWith('on the target')) : [];
+    const unchanged = sameUnits && repairs.length === 0 && before.length === artifacts.length && artifacts.every((a) => before.some((b) => b.path === a.path && b.content === a.content && b.mode === a.mode));
     if (unchanged && !drift && !store.pending()) {
       log('no changes');
-      return { generation: previous, previous, changed: false, nft: 'unchanged', steps: ['no changes'] };
+      return { generation: previous, previous, changed: false, nft: 'unchanged', steps: ['no changes'], services: [] };
     }
 
     lap('checks');
     // 2. The new generation and the journal, then the changes.
     const sysctlBefore = Object.fromEntries(liveSysctl);
-    const gen = store.create(artifacts, { site: meta.site, node: meta.node, sysctlBefore });
+    const gen = store.create(artifacts, { site: meta.site, node: meta.node, sysctlBefore, services });
+    const toGen: GenerationState = { artifacts, services };
     store.setJournal({ from: previous, to: gen.generation, pid: process.pid, started: new Date().toISOString() });
     log(`generation ${gen.generation} (from ${previous})`);
     lap('store the generation');
@@ -281,12 +354,15 @@ export function apply(target: Target, rendered: Artifact[], meta: { site: string
     let step = 'files';
     try {
       faultPoint('before-change');
-      const { nft, written } = putState(target, artifacts, before, prevManifest?.sysctlBefore ?? {}, 'full', planned);
+      const put = putState(target, toGen, beforeGen, prevManifest?.sysctlBefore ?? {}, 'full', planned);
+      const { nft, written } = put;
       steps.push(`files written; nftables ${nft}${drift ? ' (live tables had drifted)' : ''}; interfaces; sysctl`);
-      lap('files, nftables, interfaces, sysctl');
+      for (const a of put.services) steps.push(`systemctl: ${formatServiceAction(a)}`);
+      if (!target.systemctl && services.length && target.kind === 'host') steps.push(`systemd is not running here: ${services.map((x) => x.unit).join(', ')} written, not enabled or started`);
+      lap('files, nftables, interfaces, sysctl, units');
       faultPoint('after-change');
       step = 'health';
-      const listing = health(target, artifacts, written, opts);
+      const listing = health(target, artifacts, services, written, opts);
       steps.push('health: ok');
       lap('health');
       const pending = opts.confirmSeconds ? { generation: gen.generation, previous: store.pending()?.previous ?? previous, deadline: Date.now() + opts.confirmSeconds * 1000, target: target.spec } : undefined;
@@ -303,12 +379,12 @@ export function apply(target: Target, rendered: Artifact[], meta: { site: string
       }
       store.clearJournal();
       lap('commit');
-      return { generation: gen.generation, previous, changed: true, nft, steps, pending, timings };
+      return { generation: gen.generation, previous, changed: true, nft, steps, pending, timings, services: put.services };
     } catch (e) {
       const reason = (e as Error).message;
       log(`${step} failed: ${reason}; reverting to generation ${previous}`);
       try {
-        putState(target, before, artifacts, gen.sysctlBefore, 'full');
+        putState(target, beforeGen, toGen, gen.sysctlBefore, 'full', undefined, { log });
         store.setStatus(gen.generation, 'failed', `${step}: ${reason}`);
         store.setCurrent(previous);
         store.clearJournal();
@@ -347,7 +423,7 @@ export function rollback(target: Target, n: number | undefined, opts: ApplyOptio
   const to = n ?? [...store.generations()].reverse().find((g) => g < cur && ['confirmed', 'applied'].includes(store.manifest(g)?.status ?? ''));
   if (!to || !store.manifest(to)) throw new ApplyError(`no generation ${n ?? 'before ' + cur} to roll back to (generations: ${store.generations().join(', ') || 'none'})`, 'check', false);
   const m = store.manifest(to)!;
-  return apply(target, store.artifacts(to), { site: m.site, node: m.node }, opts);
+  return apply(target, store.artifacts(to), { site: m.site, node: m.node, services: m.services ?? [] }, opts);
 }
 
 export interface StatusReport {
@@ -356,6 +432,8 @@ export interface StatusReport {
   pending?: Pending;
   generations: { n: number; status: string; created: string; note?: string }[];
   drift: boolean;
+  /** The live generation's units as systemd sees them (where the target has systemd). */
+  units: ({ unit: string; wanted: 'enabled' | 'installed' } & LiveUnit)[];
   messages: string[];
 }
 
@@ -364,6 +442,8 @@ export function status(target: Target, opts: { log?: (s: string) => void } = {})
     const cur = store.current();
     const m = store.manifest(cur);
     const live = kairoListing(target);
+    const services = m?.services ?? [];
+    const states = liveUnits(target, services.map((x) => x.unit));
     return {
       current: cur,
       confirmed: store.confirmed(),
@@ -373,6 +453,7 @@ export function status(target: Target, opts: { log?: (s: string) => void } = {})
         return { n, status: g.status, created: g.created, note: g.note };
       }),
       drift: m?.nftListing !== undefined && live !== m.nftListing,
+      units: services.filter((x) => states.has(x.unit)).map((x) => ({ unit: x.unit, wanted: x.enabled ? 'enabled' as const : 'installed' as const, ...states.get(x.unit)! })),
       messages,
     };
   });

@@ -5,7 +5,8 @@ import { existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileFile, summary } from './io.js';
-import { parseTargetSpec, NetnsTarget, type Target } from '../targets/index.js';
+import { parseTargetSpec, HostTarget, NetnsTarget, type Target } from '../targets/index.js';
+import { BootError, bootRestore } from '../apply/boot.js';
 import { computePlan, formatPlan } from '../apply/plan.js';
 import { apply, ApplyError, confirm, rollback, status, withLock } from '../apply/transaction.js';
 import { LockBusy } from '../apply/lock.js';
@@ -74,9 +75,9 @@ function report(e: unknown): never {
 
 export function planCommand(file: string, opts: TargetOpts & { json?: boolean; diff?: boolean; detailedExitcode?: boolean }): void {
   const { target, node } = nodeArtifacts(file, opts);
-  const plan = computePlan(target, node.artifacts);
+  const plan = computePlan(target, node.artifacts, node.services);
   // JSON is complete: the items and summary, and every change with its diff.
-  if (opts.json) console.log(JSON.stringify({ target: target.spec, node: node.node, summary: plan.summary, items: plan.items, changes: plan.changes, reloads: plan.reloads }, null, 2));
+  if (opts.json) console.log(JSON.stringify({ target: target.spec, node: node.node, summary: plan.summary, items: plan.items, changes: plan.changes, reloads: plan.reloads, units: plan.units }, null, 2));
   else console.log(`${target.spec} (node ${node.node}):\n${formatPlan(plan, opts.diff)}`);
   if (opts.detailedExitcode && plan.changes.length > 0) process.exitCode = 2;
 }
@@ -90,7 +91,7 @@ function parseDuration(s: string): number {
 export function applyCommand(file: string, opts: TargetOpts & { confirm?: string; healthCmd?: string }): void {
   const { result, target, node } = nodeArtifacts(file, opts);
   try {
-    const r = apply(target, node.artifacts, { site: result.site!.name ?? 'site', node: node.node }, {
+    const r = apply(target, node.artifacts, { site: result.site!.name ?? 'site', node: node.node, services: node.services }, {
       confirmSeconds: opts.confirm ? parseDuration(opts.confirm) : undefined,
       healthCommand: opts.healthCmd ? opts.healthCmd.split(' ').filter(Boolean) : undefined,
       waitLockMs: opts.wait ? parseDuration(opts.wait) * 1000 : 0,
@@ -131,6 +132,10 @@ export function statusCommand(opts: TargetOpts & { json?: boolean }): void {
     for (const m of s.messages) console.log(`kairo: ${m}`);
     console.log(`${target.spec}: generation ${s.current} live, ${s.confirmed || 'none'} confirmed${s.drift ? '; kairo\'s tables were changed outside kairo (drift)' : ''}`);
     if (s.pending) console.log(`pending: generation ${s.pending.generation} reverts to ${s.pending.previous} at ${new Date(s.pending.deadline).toISOString()} unless confirmed`);
+    for (const u of s.units) {
+      const wrong = u.wanted === 'enabled' && (u.enabled !== 'enabled' || u.active === 'failed');
+      console.log(`  unit ${u.unit}: ${u.enabled}, ${u.active}${wrong ? '  (not as applied: kairo apply puts it right)' : ''}`);
+    }
     for (const g of s.generations.slice(-10)) console.log(`  ${String(g.n).padStart(4)}  ${g.status.padEnd(9)}  ${g.created}${g.note ? `  ${g.note}` : ''}`);
   } catch (e) {
     report(e);
@@ -156,4 +161,16 @@ export function watchdogCommand(opts: { target: string }): void {
     }
   };
   tick();
+}
+
+/** kairo-boot.service: the last confirmed generation back in place, its ruleset, then its sysctl. */
+export function bootCommand(): void {
+  const say = (s: string) => console.log(`kairo boot: ${s}`);
+  try {
+    const r = bootRestore(new HostTarget(), say);
+    if (r.reverted) say(`generation ${r.reverted} was not confirmed and is reverted; 'kairo status' shows it`);
+  } catch (e) {
+    if (e instanceof BootError || e instanceof LockBusy) fail((e as Error).message);
+    throw e;
+  }
 }

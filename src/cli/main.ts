@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { validateCommand } from './validate.js';
 import { renderCommand } from './render.js';
 import { schemaCommand } from './schema.js';
-import { applyCommand, confirmCommand, planCommand, rollbackCommand, statusCommand, watchdogCommand } from './apply.js';
+import { applyCommand, confirmCommand, planCommand, rollbackCommand, statusCommand, watchdogCommand, bootCommand } from './apply.js';
 import { collect, traceCommand } from './trace.js';
 import { labDownCommand, labRunCommand, labScanCommand, labTestCommand, labUpCommand } from './lab.js';
 
@@ -59,6 +59,7 @@ program.command('apply').argument('<file>').option('--target <spec>', targetHelp
 program.command('confirm').option('--target <spec>', targetHelp).description('keep a commit-confirm apply').action(confirmCommand);
 program.command('rollback').argument('[generation]').option('--target <spec>', targetHelp).option('--wait <duration>').description('return to an earlier generation (default: the previous one)').action(rollbackCommand);
 program.command('status').option('--target <spec>', targetHelp).option('--json').description('live generation, pending confirm, generations').action(statusCommand);
+program.command('boot').description('at start-up (kairo-boot.service): the last confirmed generation, its ruleset, then forwarding').action(bootCommand);
 program.command('_watchdog', { hidden: true }).requiredOption('--target <spec>').action(watchdogCommand);
 program.command('schema').description('print the JSON Schema of the site file (for editors)').action(schemaCommand);
 

@@ -1,4 +1,5 @@
 // Targets: the host, a network namespace with its own file root (the lab), a directory.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Artifact } from '../render/artifact.js';
 import { run, type RunResult } from '../lib/exec.js';
@@ -68,12 +69,15 @@ export class NetnsTarget extends FileTarget implements Target {
   }
 }
 
-/** This machine. Network changes go through systemd-networkd when it runs. */
+/** This machine. Network changes go through systemd-networkd, units through systemd, when they run. */
 export class HostTarget extends FileTarget implements Target {
   readonly kind = 'host' as const;
   readonly spec = 'host';
+  readonly systemctl?: (args: string[]) => RunResult;
   constructor() {
     super('/');
+    // sd_booted(): the directory exists only when systemd is PID 1.
+    if (existsSync('/run/systemd/system')) this.systemctl = (args) => run('systemctl', args, { timeoutMs: 300_000 });
   }
   exec(cmd: string, args: string[], input?: string): RunResult {
     return run(cmd, args, { input, timeoutMs: 120_000 });

@@ -24,6 +24,12 @@ export interface Target {
   removeFile(path: string): void;
   /** Runs a command in the target's network namespace; a directory has none. */
   exec?(cmd: string, args: string[], input?: string): RunResult;
+  /**
+   * Runs `systemctl ARGS` on a target whose service manager is systemd: the host when systemd is
+   * PID 1. Absent elsewhere (a lab namespace, a directory, a container without systemd): unit
+   * files are then written and nothing is enabled or started.
+   */
+  systemctl?(args: string[]): RunResult;
   /** Brings interfaces from the `before` networkd files to the `after` ones. */
   applyNetwork?(after: Artifact[], before: Artifact[]): void;
 }

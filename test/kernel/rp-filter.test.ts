@@ -50,7 +50,7 @@ function arrived(mode: string): number {
   must('ip', ['-n', ns.c, 'addr', 'add', '10.9.0.5/32', 'dev', 'eth0']);
   must('ip', ['-n', ns.c, 'route', 'add', 'default', 'via', '10.0.0.1']);
   // The router gets kairo's rendered sysctl (forwarding, rp_filter) and ruleset.
-  must('sysctl', ['-q', '-p', '-'], { netns: ns.r, input: files.get('/etc/sysctl.d/90-kairo.conf') });
+  must('sysctl', ['-q', '-p', '-'], { netns: ns.r, input: files.get('/etc/kairo/sysctl.conf') });
   must('nft', ['-f', '-'], { netns: ns.r, input: files.get('/etc/kairo/nftables.nft') });
   must('nft', ['-f', '-'], { netns: ns.w, input: 'table ip count {\n chain input {\n  type filter hook input priority 0;\n  ip saddr 10.9.0.5 icmp type echo-request counter\n }\n}\n' });
   run('ping', ['-c', '3', '-i', '0.2', '-W', '1', '-I', '10.9.0.5', '192.0.2.1'], { netns: ns.c, timeoutMs: 5000 });

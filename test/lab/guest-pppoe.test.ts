@@ -47,7 +47,7 @@ ip -n lan link set lo up
 ip -n lan link set eth0 up
 ip -n lan addr add 10.0.0.254/24 dev eth0
 ip -n lan route add default via 10.0.0.1
-sysctl -q -p /etc/sysctl.d/90-kairo.conf && echo "KAIRO-RESULT sysctl=ok"
+sysctl -q -p /etc/kairo/sysctl.conf && echo "KAIRO-RESULT sysctl=ok"
 nft -f /etc/kairo/nftables.nft && echo "KAIRO-RESULT nft=loaded"
 if kairo-retry 40 pppoe -I enp1s0 -A -t 1 >/dev/null 2>&1; then echo "KAIRO-RESULT discovery=ok"; else echo "KAIRO-RESULT discovery=fail"; fi
 # The unit runs 'pppd call kairo-wan nodetach'; here: detach once up, give up after one failure.
@@ -64,7 +64,7 @@ echo "KAIRO-RESULT clamped=$(nft list chain inet kairo mss_clamp | sed -n 's/.*o
 test('guest: the home-router dials PPPoE from its rendered peer file; LAN traffic leaves over ppp0, NATed and MSS-clamped', { skip: guestTestSkip(), timeout: 150_000 }, async () => {
   const rs = await runGuests([
     { name: 'router', script: ROUTER, modules: ['pppoe', 'veth', 'nf_tables'], nics: [{ id: 'enp1s0', link: 'dsl' }],
-      files: { '/etc/ppp/peers/kairo-wan': file('/etc/ppp/peers/kairo-wan'), '/etc/kairo/nftables.nft': file('/etc/kairo/nftables.nft'), '/etc/sysctl.d/90-kairo.conf': file('/etc/sysctl.d/90-kairo.conf') } },
+      files: { '/etc/ppp/peers/kairo-wan': file('/etc/ppp/peers/kairo-wan'), '/etc/kairo/nftables.nft': file('/etc/kairo/nftables.nft'), '/etc/kairo/sysctl.conf': file('/etc/kairo/sysctl.conf') } },
     { name: 'ac', script: AC, after: AFTER, serve: true, modules: ['ppp_generic', 'ppp_async', 'nf_tables'], nics: [{ id: 'lan', link: 'dsl' }],
       files: { '/etc/ppp/pap-secrets': SECRETS, '/etc/ppp/pppoe-server-options': AC_OPTIONS, '/etc/kairo/observe.nft': OBSERVE } },
   ], 120_000);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { compileSite } from '../../src/pipeline.js';
 import { fileReaderBeside } from '../../src/config/files.js';
 import { nodeServices } from '../../src/render/index.js';
-import { serviceActions, type ServiceState } from '../../src/apply/services.js';
+import { repairActions, serviceActions, type ServiceState } from '../../src/apply/services.js';
 
 const examples = join(import.meta.dirname, '..', '..', 'examples');
 const home = readFileSync(join(examples, 'home-router.yaml'), 'utf8');
@@ -41,4 +41,27 @@ test('services: a removed capability is stopped and disabled; the revert brings 
   const b = state(noPpp);
   assert.deepEqual(steps(a, b), ['stop kairo-pppoe-wan.service', 'disable kairo-pppoe-wan.service', 'daemon-reload']);
   assert.deepEqual(steps(b, a), ['daemon-reload', 'enable kairo-pppoe-wan.service', 'start kairo-pppoe-wan.service']);
+});
+
+test('services: a unit gone comes off before its file goes (phase before-files); the rest after the files', () => {
+  const a = state(home);
+  const noPpp = state(home.replace(/  wan:\n    device: ppp0\n    zone: wan\n    pppoe: .*\n/, '  wan:\n    device: enp1s0\n    zone: wan\n    ipv4: dhcp\n'));
+  assert.deepEqual(serviceActions(a, noPpp).map((x) => `${x.phase} ${x.verb}`), ['before-files stop', 'before-files disable', 'after-files daemon-reload']);
+  assert.ok(serviceActions(noPpp, a).every((x) => x.phase === 'after-files'));
+});
+
+test('services: units disabled or stopped by hand are enabled and started again; a failed one restarted', () => {
+  const s = state(home).services;
+  const live = new Map([
+    ['kairo-boot.service', { enabled: 'disabled', active: 'inactive' }],
+    ['kairo-pppoe-wan.service', { enabled: 'enabled', active: 'failed' }],
+  ]);
+  assert.deepEqual(repairActions(s, live, []).map((x) => `${x.verb} ${x.unit} (${x.why})`), [
+    'enable kairo-boot.service (disabled on the target)', // acts at boot only: never started by apply
+    'restart kairo-pppoe-wan.service (failed on the target)',
+  ]);
+  // Nothing twice: a unit the planned steps start already is not started again.
+  const planned = serviceActions({ services: [], artifacts: [] }, state(home));
+  assert.deepEqual(repairActions(s, new Map([['kairo-pppoe-wan.service', { enabled: 'disabled', active: 'inactive' }]]), planned), []);
+  assert.deepEqual(repairActions(s, new Map([['kairo-pppoe-wan.service', { enabled: 'enabled', active: 'active' }]]), []), []);
 });
