@@ -179,6 +179,8 @@ test('host: a changed service file restarts only its unit; a firewall change res
   const out = applySite(site({ extraRule: true }));
   assert.doesNotMatch(out, /restart|systemctl start/);
   assert.equal(invocation('kairo-pd-follow.service'), before.pd, 'a firewall change leaves the follower alone');
+  h.writeFile(SITE, site({ extraRule: true, lanKey: 'home' }));
+  assert.match(kairo(['plan', SITE]), /systemd:\n\s+systemctl restart kairo-pd-follow\.service \(changed: \/etc\/kairo\/pd\/follow\.sh/);
   applySite(site({ extraRule: true, lanKey: 'home' }));
   assert.notEqual(invocation('kairo-pd-follow.service'), before.pd, 'its script changed: restarted');
   assert.equal(invocation('kairo-boot.service'), before.boot, 'kairo-boot is not run again');
@@ -198,6 +200,20 @@ test('host: a capability removed stops and disables its unit; rollback brings th
   assert.match(rb, /rolled back/);
   assert.ok(h.readFile(unitFile));
   assert.equal(h.exec('systemctl', ['is-active', 'kairo-pd-follow.service']).stdout.trim(), 'active');
+  unitsHealthy(['kairo-boot.service', 'kairo-pd-follow.service']);
+});
+
+test('host: a commit-confirm that runs out undoes the units too', { skip, timeout: 300_000 }, () => {
+  applySite(site());
+  const out = applySite(site({ pd: false }), ['--confirm', '4s']);
+  assert.match(out, /stop kairo-pd-follow\.service/);
+  assert.notEqual(h.exec('systemctl', ['is-active', 'kairo-pd-follow.service']).stdout.trim(), 'active');
+  const t0 = Date.now();
+  while (!h.readFile('/etc/systemd/system/kairo-pd-follow.service') || h.exec('systemctl', ['is-active', 'kairo-pd-follow.service']).stdout.trim() !== 'active') {
+    if (Date.now() - t0 > 30_000) assert.fail(`not reverted 30 s after a 4 s confirm window:\n${kairo(['status'], false)}`);
+    run('sleep', ['0.2']);
+  }
+  assert.match(kairo(['status']), /reverted\s+\S+\s+not confirmed in time/);
   unitsHealthy(['kairo-boot.service', 'kairo-pd-follow.service']);
 });
 
