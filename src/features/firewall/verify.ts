@@ -1,5 +1,6 @@
 // Checks of the firewall's slice: zones (declared, referenced, distinct as chain names), sets,
 // policies and rules.
+import { scopeIdHint } from '../../model/checks.js';
 import { icmpTypeNames, normalizeIcmpType, type IcmpProto } from './icmp.js';
 import { LOG_PREFIX_BYTES, safeLogPrefix } from './model.js';
 import type { PathSegment } from '../../config/diagnostics.js';
@@ -57,7 +58,7 @@ function checkSets(c: Ctx) {
         if (rf[0].family !== fam || rf[1].family !== fam) c.error('address.family-mismatch', p, `'${e}' is not ${set.family}`);
         else if (compareAddr(rf[0].addr, rf[1].addr) > 0) c.error('set.range-reversed', p, `'${e}' runs from high to low; nft refuses such a range`, `write it low to high: ${range![2]}-${range![1]}`);
       } else {
-        c.error('address.invalid', p, `'${e}' is not an address, prefix or range`);
+        c.error('address.invalid', p, `'${e}' is not an address, prefix or range`, scopeIdHint(e));
       }
     });
   }
