@@ -107,6 +107,7 @@ function checkRules(c: Ctx) {
     }
     if (r['icmp-type'] !== undefined && protos.length === 1 && (protos[0] === 'icmp' || protos[0] === 'icmpv6')) checkIcmpTypes(r['icmp-type'], protos[0], [...base, 'icmp-type'], c);
     checkLogPrefix(r.log, [...base, 'log'], c);
+    checkLimit(r.limit, [...base, 'limit'], c);
     checkPorts(r.port, [...base, 'port'], c);
     checkPorts(r['source-port'], [...base, 'source-port'], c);
   });
@@ -131,4 +132,21 @@ export function checkLogPrefix(log: boolean | string | undefined, path: PathSegm
   if (typeof log !== 'string') return;
   if (Buffer.byteLength(log) > LOG_PREFIX_BYTES) c.error('log.prefix-invalid', path, `the log prefix is ${Buffer.byteLength(log)} bytes; nft takes at most ${LOG_PREFIX_BYTES}`, 'shorten it (non-ASCII letters take 2-4 bytes each)');
   else if (safeLogPrefix(log) !== log) c.error('log.prefix-invalid', path, 'a log prefix cannot hold $, quotes, backslashes or control characters', 'nft reads $ as a variable; write the prefix without them');
+}
+
+const UNIT_NS: Record<string, bigint> = { second: 10n ** 9n, minute: 60n * 10n ** 9n, hour: 3600n * 10n ** 9n, day: 86400n * 10n ** 9n };
+
+/**
+ * The kernel's token bucket keeps burst × (the unit's nanoseconds / rate) in 64 bits and refuses
+ * the rule beyond ("Value too large"): a large burst at a low rate overflows it.
+ */
+function checkLimit(limit: string | { rate: string; burst?: number } | undefined, path: PathSegment[], c: Pick<Ctx, 'error'>) {
+  if (limit === undefined || typeof limit === 'string' || limit.burst === undefined) return;
+  const m = /^(\d+)\/(second|minute|hour|day)$/.exec(limit.rate);
+  if (!m) return;
+  const perPacket = UNIT_NS[m[2]] / BigInt(m[1]);
+  if (perPacket * BigInt(limit.burst) >= 2n ** 64n) {
+    const max = (2n ** 64n - 1n) / (perPacket === 0n ? 1n : perPacket);
+    c.error('rule.limit-invalid', [...path, 'burst'], `a burst of ${limit.burst} at ${limit.rate} is more than the kernel's token bucket holds`, `at this rate the burst can be at most ${max}`);
+  }
 }
