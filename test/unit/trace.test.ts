@@ -171,6 +171,23 @@ test('routed-vm-host: VM to VM only towards public addresses; bootstrap out is S
   expect(trace(m, 'br11', 'tcp', '172.30.11.50', '172.30.11.1', { dport: 22 }), { verdict: 'drop', by: 'firewall.policies[4]', hook: 'input' });
 });
 
+test('routed-vm-host: a VM cannot send with another VM\'s address (anti-spoofing per bridge, IPv4 and IPv6)', () => {
+  const m = example('routed-vm-host');
+  expect(trace(m, 'br11', 'tcp', '198.51.100.12', '9.9.9.9', { dport: 443 }), { verdict: 'drop', by: 'interfaces.br11.routes', oif: 'eth0' });
+  expect(trace(m, 'br116', 'tcp', '192.0.2.117', '198.51.100.12', { dport: 22 }), { verdict: 'drop', by: 'interfaces.br116.routes', oif: 'br12' });
+  const v6 = compile(`version: 1
+interfaces:
+  up: { device: eth0, zone: wan, ipv6: 2001:db8::2/64, gateway6: fe80::1 }
+  vm1: { device: br1, zone: vms, bridge: [], ipv6: fd00:1::1/64, routes: [{ to: 2001:db8:100::/64 }] }
+  vm2: { device: br2, zone: vms, bridge: [], ipv6: fd00:2::1/64, routes: [{ to: 2001:db8:200::/64 }] }
+firewall:
+  policies:
+    - { from: vms, to: wan, action: accept }
+`, 'v6.yaml');
+  expect(trace(v6, 'br1', 'tcp', '2001:db8:100::5', '2001:db8:ffff::1', { dport: 443 }), { verdict: 'accept', by: 'firewall.policies[0]', oif: 'eth0' });
+  expect(trace(v6, 'br1', 'tcp', '2001:db8:200::5', '2001:db8:ffff::1', { dport: 443 }), { verdict: 'drop', by: 'interfaces.vm1.routes', oif: 'eth0' });
+});
+
 // --- ipoe-ha-pair: two nodes with different devices; wan on enp3s0 (beagle) / enp0s25 (primergy).
 test('ipoe-ha-pair: VRRP, ICMPv6 and DS-Lite to the router; the family of a rule is honoured', () => {
   for (const [node, wan] of [['beagle', 'enp3s0'], ['primergy', 'enp0s25']] as const) {
