@@ -74,7 +74,7 @@ export function serviceActions(from: ServiceState, to: ServiceState): ServiceAct
 }
 
 export function formatServiceAction(a: ServiceAction): string {
-  return a.verb === 'daemon-reload' ? `systemctl daemon-reload (${a.why})` : `${a.verb} ${a.unit} (${a.why})`;
+  return `systemctl ${a.verb}${a.unit ? ` ${a.unit}` : ''} (${a.why})`;
 }
 
 /** What systemctl says of a unit now (`is-enabled`, `is-active`). */

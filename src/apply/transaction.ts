@@ -357,7 +357,7 @@ export function apply(target: Target, rendered: Artifact[], meta: { site: string
       const put = putState(target, toGen, beforeGen, prevManifest?.sysctlBefore ?? {}, 'full', planned);
       const { nft, written } = put;
       steps.push(`files written; nftables ${nft}${drift ? ' (live tables had drifted)' : ''}; interfaces; sysctl`);
-      for (const a of put.services) steps.push(`systemctl: ${formatServiceAction(a)}`);
+      for (const a of put.services) steps.push(formatServiceAction(a));
       if (!target.systemctl && services.length && target.kind === 'host') steps.push(`systemd is not running here: ${services.map((x) => x.unit).join(', ')} written, not enabled or started`);
       lap('files, nftables, interfaces, sysctl, units');
       faultPoint('after-change');

@@ -1,4 +1,5 @@
 // `kairo trace`: which rule decides a packet, without a kernel. Exit 0 accept, 3 drop/reject, 1 usage or config errors.
+import { normalizeIcmpType } from '../features/firewall/icmp.js';
 import { compileFile, summary } from './io.js';
 import { protoNames } from '../config/schema.js';
 import { parseAddress } from '../lib/ip.js';
@@ -66,7 +67,8 @@ export function traceCommand(file: string, opts: TraceOpts): void {
     dst: opts.dst,
     sport: port('--sport', opts.sport),
     dport: port('--dport', opts.dport),
-    icmpType: opts.icmpType,
+    // A number is written as the type's name where it has one, as the ruleset does.
+    icmpType: opts.icmpType !== undefined && (opts.proto === 'icmp' || opts.proto === 'icmpv6') ? normalizeIcmpType(opts.proto, opts.icmpType) ?? opts.icmpType : opts.icmpType,
     iif: iif!,
     state: (opts.state ?? 'new') as Packet['state'],
   };

@@ -175,6 +175,23 @@ function issueMessage(issue: Issue): { message: string; hint?: string } {
   }
 }
 
+/** Paths of every mapping key equal to `name` (own keys only), depth-first, iteratively. */
+function keysNamed(data: unknown, name: string): PathSegment[][] {
+  const out: PathSegment[][] = [];
+  const stack: [unknown, PathSegment[]][] = [[data, []]];
+  while (stack.length) {
+    const [v, path] = stack.pop()!;
+    if (Array.isArray(v)) v.forEach((x, i) => stack.push([x, [...path, i]]));
+    else if (v && typeof v === 'object') {
+      for (const k of Object.keys(v)) {
+        if (k === name) out.push([...path, k]);
+        else stack.push([(v as Record<string, unknown>)[k], [...path, k]]);
+      }
+    }
+  }
+  return out;
+}
+
 function syntaxDiagnostics(text: string, file: string): Diagnostic[] {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -231,6 +248,13 @@ export function loadSite(text: string, file = 'site.yaml'): LoadResult {
     });
     return { source, diagnostics };
   }
+
+  // `__proto__` cannot be a key of a JavaScript object without changing what the object is: refuse
+  // it as a name before anything looks it up (other Object.prototype names are plain names).
+  for (const path of keysNamed(data, '__proto__')) {
+    diagnostics.push({ code: 'schema.reserved-name', severity: 'error', path: formatPath(path), message: "'__proto__' cannot be used as a name", hint: 'choose another name', file, ...source.locate(path, true) });
+  }
+  if (diagnostics.length) return { source, diagnostics };
 
   const parsed = siteSchema.safeParse(data, { reportInput: true });
   if (parsed.success) return { site: parsed.data, source, diagnostics };

@@ -8,10 +8,14 @@ export const name = z
   // No regex flags: the JSON Schema keeps only the pattern, and editors must accept what kairo accepts.
   .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'names start with a letter and use letters, digits, - and _');
 
-/** A Linux interface name (IFNAMSIZ is 16 including the NUL). */
+/**
+ * A Linux interface name (IFNAMSIZ is 16 including the NUL). The kernel refuses '/', ':' and
+ * spaces; '@' and '+' break the unit names kairo derives from tunnel names. Dots (VLAN names such
+ * as eth0.10) pass here and are refused by verify with a hint of their own.
+ */
 export const deviceName = z
   .string()
-  .regex(/^[A-Za-z0-9_.:@+-]{1,15}$/, 'an interface name of 1 to 15 letters, digits or ._-:@+');
+  .regex(/^[A-Za-z0-9_.-]{1,15}$/, 'an interface name of 1 to 15 letters, digits, _ or -');
 
 export const cidr = z.string().describe('address with prefix length, e.g. 192.0.2.1/24 or 2001:db8::1/64');
 export const address = z.string().describe('an IPv4 or IPv6 address');

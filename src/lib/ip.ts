@@ -35,7 +35,8 @@ export function parseAddress(s: string): { family: Family; addr: Addr } | undefi
     if (octets.some((o) => o > 255) || [m[1], m[2], m[3], m[4]].some((o) => o.length > 1 && o.startsWith('0'))) return undefined;
     return { family: 4, addr: new ipaddr.IPv4(octets) };
   }
-  if (!s.includes(':')) return undefined;
+  // A scope id (fe80::1%eth0) names an interface, which nft rules, sets and NAT cannot carry.
+  if (!s.includes(':') || s.includes('%')) return undefined;
   if (!ipaddr.IPv6.isValid(s)) return undefined;
   return { family: 6, addr: ipaddr.IPv6.parse(s) };
 }

@@ -43,7 +43,7 @@ export function checkAddrMatch(sets: SetFamilies, v: string | string[] | undefin
       if (Array.isArray(v) && v.length > 1) c.error('rule.set-in-list', p, 'a @set must stand alone, not in a list', 'put the other addresses into the set');
     }
     const f = familyOfMatch(sets, s);
-    if (f === undefined && !s.startsWith('@')) c.error('address.invalid', p, `'${s}' is not an address or prefix`);
+    if (f === undefined && !s.startsWith('@')) c.error('address.invalid', p, `'${s}' is not an address or prefix`, scopeIdHint(s));
     if (f) fams.add(f);
   });
   return fams;
@@ -58,4 +58,15 @@ export function checkPorts(v: unknown, path: PathSegment[], c: Reporter) {
       c.error('port.range-invalid', Array.isArray(v) ? [...path, i] : path, `'${p}' is not a port in 1-65535`);
     }
   });
+}
+
+/** For an address written with a scope id (fe80::1%eth0): why it cannot be used. */
+export function scopeIdHint(s: string): string | undefined {
+  return s.includes('%') ? 'a scope id (%eth0) names an interface; firewall rules, sets and NAT take addresses only: match the interface with the zone instead' : undefined;
+}
+
+/** Dotted names: '.' and '..' the kernel refuses; eth0.10 is a VLAN, which kairo does not create. */
+export function checkDeviceName(dev: string, path: PathSegment[], c: Pick<Reporter, 'error'>): void {
+  if (dev === '.' || dev === '..') c.error('interface.device-invalid', path, `'${dev}' is not a name the kernel gives an interface`, 'use the name `ip link` shows');
+  else if (dev.includes('.')) c.error('interface.vlan-unsupported', path, `${dev} is named like an 802.1q VLAN; kairo does not create VLAN devices yet, so networkd would wait for a device that never appears`, 'use the parent device, or a VLAN created outside kairo under a name without a dot');
 }

@@ -144,6 +144,13 @@ function tail(file: string, lines = 40): string {
   }
 }
 
+/** A locally administered unicast MAC derived from the host and link names. */
+function stableMac(machine: string, link: string): string {
+  const h = createHash('sha256').update(`${machine}/${link}`).digest();
+  h[0] = (h[0] & 0xfc) | 0x02;
+  return [...h.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
 // --- the host ------------------------------------------------------------------------------------
 
 export interface Bind {
@@ -268,7 +275,8 @@ export class NspawnHost {
     this.cleanupAfterStop();
     must('ip', ['netns', 'add', this.ns]);
     for (const l of this.links) {
-      must('ip', ['-n', this.outsideNs, 'link', 'add', `${l}-p`, 'type', 'veth', 'peer', 'name', l, 'netns', this.ns]);
+      // The same MAC at every boot, as a NIC has: neighbours' caches stay right across a reboot.
+      must('ip', ['-n', this.outsideNs, 'link', 'add', `${l}-p`, 'type', 'veth', 'peer', 'name', l, 'address', stableMac(this.machine, l), 'netns', this.ns]);
       must('ip', ['-n', this.outsideNs, 'link', 'set', `${l}-p`, 'master', l]);
       must('ip', ['-n', this.outsideNs, 'link', 'set', `${l}-p`, 'up']);
     }

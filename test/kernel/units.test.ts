@@ -51,7 +51,8 @@ test('the boot unit as `kairo render` writes it passes systemd-analyze verify', 
     const r = kairo('render', 'examples/home-router.yaml', '--out', dir);
     assert.equal(r.status, 0, r.stderr);
     const unit = join(dir, 'router/etc/systemd/system/kairo-boot.service');
-    assert.match(readFileSync(unit, 'utf8'), /ExecStart=\/usr\/sbin\/nft -f \/var\/lib\/kairo\/confirmed\/etc\/kairo\/nftables.nft/);
+    assert.match(readFileSync(unit, 'utf8'), /ExecStart=\/usr\/bin\/env kairo boot/);
+    assert.match(readFileSync(unit, 'utf8'), /Before=network-pre\.target systemd-networkd\.service/);
     const v = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
     assert.equal(v.status, 0, v.stderr);
   } finally {

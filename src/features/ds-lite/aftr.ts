@@ -9,7 +9,7 @@ export const AFTR_PRESETS: Record<string, string> = {
 
 /** The AFTR's IPv6 address, or undefined when it is neither a preset nor an IPv6 address. */
 export function resolveAftr(s: string): string | undefined {
-  if (AFTR_PRESETS[s]) return AFTR_PRESETS[s];
+  if (Object.hasOwn(AFTR_PRESETS, s)) return AFTR_PRESETS[s];
   const a = parseAddress(s);
   return a?.family === 6 ? a.addr.toString() : undefined;
 }

@@ -1,6 +1,8 @@
 // DS-Lite B4 (RFC 6333): IPv4 over an ipip6 softwire to an AFTR once the uplink has a global IPv6
 // address (IPoE). The softwire joins the uplink's zone (same policies), the AFTR's ipip is let in,
 // TCP MSS is clamped to its smaller MTU, and it carries the IPv4 default route.
+import { checkDeviceName } from '../../model/checks.js';
+import { interfacesOn } from '../../model/resolve.js';
 import { z } from 'zod';
 import { deviceName } from '../../config/schema-core.js';
 import { formatPath } from '../../config/diagnostics.js';
@@ -35,8 +37,24 @@ export const dsLite = defineFeature({
       const ds = iface['ds-lite'];
       if (!ds) continue;
       const base = ['interfaces', key];
+      checkDeviceName(ds.tunnel, [...base, 'ds-lite', 'tunnel'], c);
       if (!resolveAftr(ds.aftr)) c.error('ds-lite.aftr-invalid', [...base, 'ds-lite', 'aftr'], `'${ds.aftr}' is neither an IPv6 address nor a known AFTR`, `use an IPv6 address or one of ${Object.keys(AFTR_PRESETS).join(', ')}`);
       if (iface.ipv6 === undefined) c.error('ds-lite.no-ipv6', [...base, 'ds-lite'], 'DS-Lite runs over IPv6, but this interface has no ipv6', "add 'ipv6: slaac' (IPoE gives the address by router advertisement)");
+    }
+    // The tunnel is a device of its own, in its link's zone: it cannot share a name with another
+    // interface's device or another softwire (the same device would sit in two zones).
+    for (const node of c.nodes) {
+      const devices = new Map(interfacesOn(c.site, node).map(([key, , dev]) => [dev, key]));
+      const tunnels = new Map<string, string>();
+      for (const [key, iface, dev] of interfacesOn(c.site, node)) {
+        const ds = iface['ds-lite'];
+        if (!ds) continue;
+        const path = ['interfaces', key, 'ds-lite', 'tunnel'];
+        const on = c.nodes.length > 1 ? ` on node ${node}` : '';
+        if (ds.tunnel === dev || devices.has(ds.tunnel)) c.error('ds-lite.tunnel-clash', path, `the softwire ${ds.tunnel} has the name of interfaces.${devices.get(ds.tunnel)}'s device${on}`, 'give the tunnel a name of its own (tunnel: dslite0)');
+        else if (tunnels.has(ds.tunnel)) c.error('ds-lite.tunnel-clash', path, `interfaces.${tunnels.get(ds.tunnel)} has a softwire named ${ds.tunnel} already${on}`, `name each tunnel (tunnel: dslite1); the default is dslite0`);
+        else tunnels.set(ds.tunnel, key);
+      }
     }
   },
   model(ctx): DsLiteLink[] | undefined {

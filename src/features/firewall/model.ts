@@ -1,5 +1,6 @@
 // The firewall's per-node model: zone pairs with their rules (file order, first match wins, as in
 // VyOS) and policies, the site default, and the named sets. Typed, parsed once.
+import { normalizeIcmpType } from './icmp.js';
 import type { Family } from '../../lib/ip.js';
 import { parseCidr } from '../../lib/ip.js';
 import { formatPath } from '../../config/diagnostics.js';
@@ -75,7 +76,27 @@ function addrMatch(sets: SetFamilies, v: string | string[] | undefined): AddrMat
 
 export function logPrefix(log: boolean | string | undefined, fallback: string): string | undefined {
   if (log === undefined || log === false) return undefined;
-  return log === true ? fallback : log;
+  return log === true ? safeLogPrefix(fallback) : log;
+}
+
+/** nft's log prefix: at most 127 bytes, no `$` (nft variables), quotes, backslashes or control characters. */
+export const LOG_PREFIX_BYTES = 127;
+export function safeLogPrefix(text: string): string {
+  const clean = text.replace(/[$"\\\x00-\x1f\x7f]/g, '_');
+  let out = '';
+  let bytes = 0;
+  for (const ch of clean) {
+    const b = Buffer.byteLength(ch);
+    if (bytes + b > LOG_PREFIX_BYTES) break;
+    out += ch;
+    bytes += b;
+  }
+  return out;
+}
+
+/** A port or range as nft reads it: decimal ("010" is 10, not octal 8). */
+export function decimalPorts(p: string | number): string {
+  return String(p).split('-').map((x) => String(Number(x))).join('-');
 }
 
 function toRule(sets: SetFamilies, r: RuleConfig, i: number): FilterRule {
@@ -93,11 +114,11 @@ function toRule(sets: SetFamilies, r: RuleConfig, i: number): FilterRule {
     name: r.name,
     family,
     protos,
-    ports: asList(r.port).map(String),
-    sourcePorts: asList(r['source-port']).map(String),
+    ports: asList(r.port).map(decimalPorts),
+    sourcePorts: asList(r['source-port']).map(decimalPorts),
     source,
     destination,
-    icmpTypes: asList(r['icmp-type']),
+    icmpTypes: asList(r['icmp-type']).map((t) => normalizeIcmpType(protos.includes('icmpv6') ? 'icmpv6' : 'icmp', t) ?? String(t)),
     log: logPrefix(r.log, `kairo ${r.name ?? path} `),
     limit: typeof r.limit === 'string' ? { rate: r.limit } : r.limit,
     action: r.action,

@@ -2,11 +2,17 @@
 import { z } from 'zod';
 import { action, addrMatch, logSpec, name, ports, proto, zoneRef } from '../../config/schema-core.js';
 
+// nft keeps a rate and a burst as unsigned numbers; 0 would let nothing through (say drop instead).
+const MAX_RATE = 4294967295;
+const rate = z
+  .string()
+  .regex(/^[1-9]\d*\/(second|minute|hour|day)$/, 'a rate such as 10/second (at least 1)')
+  .refine((s) => Number(s.split('/')[0]) <= MAX_RATE, `a rate of at most ${MAX_RATE} per unit`);
 const limitSpec = z.union([
-  z.string().regex(/^\d+\/(second|minute|hour|day)$/, 'a rate such as 10/second'),
+  rate,
   z.strictObject({
-    rate: z.string().regex(/^\d+\/(second|minute|hour|day)$/, 'a rate such as 10/second'),
-    burst: z.number().int().positive().optional(),
+    rate,
+    burst: z.number().int().positive().max(MAX_RATE, `a burst of at most ${MAX_RATE} packets`).optional(),
   }),
 ]);
 
@@ -20,7 +26,7 @@ export const ruleSchema = z.strictObject({
   'source-port': ports.optional(),
   source: addrMatch.optional().describe('addresses, prefixes or @set'),
   destination: addrMatch.optional(),
-  'icmp-type': z.union([z.string(), z.array(z.string())]).optional(),
+  'icmp-type': z.union([z.string(), z.number(), z.array(z.union([z.string(), z.number()])).min(1)]).optional().describe('nft type names (echo-request) or numbers 0-255'),
   log: logSpec.optional().describe('log matches; a string is the log prefix'),
   limit: limitSpec.optional(),
   action,

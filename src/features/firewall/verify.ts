@@ -1,5 +1,8 @@
 // Checks of the firewall's slice: zones (declared, referenced, distinct as chain names), sets,
 // policies and rules.
+import { scopeIdHint } from '../../model/checks.js';
+import { icmpTypeNames, normalizeIcmpType, type IcmpProto } from './icmp.js';
+import { LOG_PREFIX_BYTES, safeLogPrefix } from './model.js';
 import type { PathSegment } from '../../config/diagnostics.js';
 import { compareAddr, familyOfPrefix, parseAddress, type Family } from '../../lib/ip.js';
 import { checkAddrMatch, checkPorts, checkZoneRef } from '../../model/checks.js';
@@ -55,7 +58,7 @@ function checkSets(c: Ctx) {
         if (rf[0].family !== fam || rf[1].family !== fam) c.error('address.family-mismatch', p, `'${e}' is not ${set.family}`);
         else if (compareAddr(rf[0].addr, rf[1].addr) > 0) c.error('set.range-reversed', p, `'${e}' runs from high to low; nft refuses such a range`, `write it low to high: ${range![2]}-${range![1]}`);
       } else {
-        c.error('address.invalid', p, `'${e}' is not an address, prefix or range`);
+        c.error('address.invalid', p, `'${e}' is not an address, prefix or range`, scopeIdHint(e));
       }
     });
   }
@@ -70,6 +73,7 @@ function checkRules(c: Ctx) {
     const base: PathSegment[] = ['firewall', 'policies', i];
     checkZoneRef(p.from, zones, false, [...base, 'from'], c);
     checkZoneRef(p.to, zones, true, [...base, 'to'], c);
+    checkLogPrefix(p.log, [...base, 'log'], c);
     if (p.from === ANY || p.to === ANY) c.error('policy.any', base, "a policy names one zone pair; 'any' is for rules", 'use firewall.default for every pair without a policy');
     const k = `${p.from}>${p.to}`;
     if (seenPairs.has(k)) c.error('policy.duplicate', base, `policy ${p.from} → ${p.to} is already set by firewall.policies[${seenPairs.get(k)}]`, 'keep one policy per zone pair');
@@ -101,7 +105,30 @@ function checkRules(c: Ctx) {
     if (r['icmp-type'] !== undefined && !(protos.length === 1 && (protos[0] === 'icmp' || protos[0] === 'icmpv6'))) {
       c.error('rule.icmp-type-without-icmp', [...base, 'icmp-type'], 'icmp-type needs proto icmp or icmpv6, and that protocol alone', 'put other protocols in a rule of their own');
     }
+    if (r['icmp-type'] !== undefined && protos.length === 1 && (protos[0] === 'icmp' || protos[0] === 'icmpv6')) checkIcmpTypes(r['icmp-type'], protos[0], [...base, 'icmp-type'], c);
+    checkLogPrefix(r.log, [...base, 'log'], c);
     checkPorts(r.port, [...base, 'port'], c);
     checkPorts(r['source-port'], [...base, 'source-port'], c);
   });
+}
+
+function checkIcmpTypes(v: string | number | (string | number)[], proto: IcmpProto, path: PathSegment[], c: Ctx) {
+  const other: IcmpProto = proto === 'icmp' ? 'icmpv6' : 'icmp';
+  asList(v).forEach((t, i) => {
+    if (normalizeIcmpType(proto, t) !== undefined) return;
+    const at = Array.isArray(v) ? [...path, i] : path;
+    const shown = String(t).slice(0, 40);
+    if (normalizeIcmpType(other, t) !== undefined && typeof t === 'string') {
+      c.error('rule.icmp-type-unknown', at, `'${shown}' is an ${other} type, not an ${proto} one`, `use proto: ${other} for it, or one of ${proto}'s types`);
+    } else {
+      c.error('rule.icmp-type-unknown', at, `'${shown}' is not an ${proto} type`, c.suggest(String(t), icmpTypeNames(proto)) ?? `a number 0-255 or one of: ${icmpTypeNames(proto).join(', ')}`);
+    }
+  });
+}
+
+/** What nft takes as a log prefix (the policy log and a rule's log alike). */
+export function checkLogPrefix(log: boolean | string | undefined, path: PathSegment[], c: Pick<Ctx, 'error'>) {
+  if (typeof log !== 'string') return;
+  if (Buffer.byteLength(log) > LOG_PREFIX_BYTES) c.error('log.prefix-invalid', path, `the log prefix is ${Buffer.byteLength(log)} bytes; nft takes at most ${LOG_PREFIX_BYTES}`, 'shorten it (non-ASCII letters take 2-4 bytes each)');
+  else if (safeLogPrefix(log) !== log) c.error('log.prefix-invalid', path, 'a log prefix cannot hold $, quotes, backslashes or control characters', 'nft reads $ as a variable; write the prefix without them');
 }

@@ -4,12 +4,16 @@ import type { PathSegment } from '../../config/diagnostics.js';
 import { contains, isLinkLocal, overlaps, parseAddress, parseCidr, type Cidr } from '../../lib/ip.js';
 import { interfacesOn, isPerNodeMap, parsedStatic, pick, staticAddresses } from '../../model/resolve.js';
 import type { VerifyContext } from '../feature.js';
+import { checkDeviceName } from '../../model/checks.js';
 
 export function verifyInterfaces(c: VerifyContext) {
   const { site, nodes } = c;
   checkPerNodeKeys(c);
   for (const [key, iface] of Object.entries(site.interfaces)) {
     const base: PathSegment[] = ['interfaces', key];
+    const devs: [PathSegment[], string][] = isPerNodeMap(iface.device) ? Object.entries(iface.device).map(([n, d]) => [[...base, 'device', n], d]) : [[[...base, 'device'], iface.device as string]];
+    for (const [p, d] of devs) checkDeviceName(d, p, c);
+    (iface.bridge ?? []).forEach((m, i) => checkDeviceName(m, [...base, 'bridge', i], c));
     for (const [field, fam] of [['ipv4', 4], ['ipv6', 6]] as const) {
       const v = iface[field];
       const per: [PathSegment[], unknown][] = isPerNodeMap(v) ? Object.entries(v).map(([n, x]) => [[...base, field, n], x]) : [[[...base, field], v]];

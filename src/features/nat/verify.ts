@@ -56,7 +56,7 @@ export function verifyNat(c: VerifyContext<typeof natSiteKeys>) {
 const ulaHint = 'give the target a ULA (e.g. fd00::3/64 on the bridge) and forward to [fd00::3]:PORT';
 
 function verifyForwards(c: VerifyContext<typeof natSiteKeys>, forwards: NonNullable<VerifyContext<typeof natSiteKeys>['site']['nat']>['forwards'], masqZones: string[]) {
-  const seen = new Map<string, { i: number; target: string }>();
+  const byKey = new Map<string, PortClaim[]>();
   const forwardNames = new Map<string, number>();
   forwards.forEach((f, i) => {
     const base: PathSegment[] = ['nat', 'forwards', i];
@@ -88,22 +88,54 @@ function verifyForwards(c: VerifyContext<typeof natSiteKeys>, forwards: NonNulla
       if (!d) c.error('address.invalid', [...base, 'destination'], `'${f.destination}' is not an address`);
       else if (d.family !== t.family) c.error('rule.mixed-family', base, `destination ${f.destination} and target ${f.to} are of different families`, 'NAT46/NAT64 is not a port forward; use one family');
     }
-    // Duplicates and conflicts: same arrival, family, protocol, address and overlapping port.
+    // Duplicates and conflicts: same arrival, family, protocol, address and overlapping port. Port
+    // ranges are compared as intervals (a sweep below), never enumerated.
     const [lo, hi] = range ? [Number(range[1]), Number(range[2])] : [Number(f.port), Number(f.port)];
+    if (!(lo >= 1 && hi <= 65535 && lo <= hi)) return;
     for (const proto of asList(f.proto)) {
       for (const from of asList(f.from ?? masqZones)) {
-        for (let p = lo; p <= hi && p - lo < 70000; p++) {
-          const key = `${t.family}|${from}|${proto}|${f.destination ?? '*'}|${p}`;
-          const prior = seen.get(key);
-          if (prior) {
-            const same = prior.target === f.to;
-            c.error(same ? 'forward.duplicate' : 'forward.conflict', base,
-              same ? `same forward as nat.forwards[${prior.i}] (${proto} ${p})` : `${proto} port ${p} is already forwarded to ${prior.target} by nat.forwards[${prior.i}]`,
-              same ? 'remove one of them' : 'a public port can go to one target only; pick another port or set destination: to tell public addresses apart');
-            p = hi; // one message per pair of forwards is enough
-          } else seen.set(key, { i, target: f.to });
-        }
+        const key = `${t.family}|${from}|${proto}|${f.destination ?? '*'}`;
+        const list = byKey.get(key) ?? [];
+        list.push({ i, lo, hi, proto, target: f.to });
+        byKey.set(key, list);
       }
     }
   });
+  reportOverlaps(c, byKey);
 }
+
+interface PortClaim {
+  i: number;
+  lo: number;
+  hi: number;
+  proto: string;
+  target: string;
+}
+
+/**
+ * Forwards whose ports overlap under one key (family, zone, protocol, address): sorted by their
+ * first port, each claim is compared with the one reaching furthest so far. O(n log n) however
+ * wide the ranges; one message per forward, on the later one of the pair.
+ */
+function reportOverlaps(c: VerifyContext<typeof natSiteKeys>, byKey: Map<string, PortClaim[]>) {
+  const reported = new Set<number>();
+  for (const claims of byKey.values()) {
+    claims.sort((a, b) => a.lo - b.lo || a.i - b.i);
+    let reach: PortClaim | undefined;
+    for (const x of claims) {
+      if (reach && x.lo <= reach.hi) {
+        const [first, later] = reach.i < x.i ? [reach, x] : [x, reach];
+        if (!reported.has(later.i) && first.i !== later.i) {
+          reported.add(later.i);
+          const port = Math.max(first.lo, later.lo);
+          const same = first.target === later.target && first.lo === later.lo && first.hi === later.hi;
+          c.error(same ? 'forward.duplicate' : 'forward.conflict', ['nat', 'forwards', later.i],
+            same ? `same forward as nat.forwards[${first.i}] (${later.proto} ${port})` : `${later.proto} port ${port} is already forwarded to ${first.target} by nat.forwards[${first.i}]`,
+            same ? 'remove one of them' : 'a public port can go to one target only; pick another port or set destination: to tell public addresses apart');
+        }
+      }
+      if (!reach || x.hi > reach.hi) reach = x;
+    }
+  }
+}
+

@@ -2,6 +2,7 @@
 // unit; the Ethernet device under it gets no address. The interface's device is the PPP device
 // (ppp0): zones, NAT and MSS clamping name it, and its IPv4 address and default route come from
 // the session.
+import { checkDeviceName } from '../../model/checks.js';
 import { z } from 'zod';
 import { deviceName, secretSchema } from '../../config/schema-core.js';
 import { formatPath } from '../../config/diagnostics.js';
@@ -56,6 +57,7 @@ export const pppoe = defineFeature({
         if (dev !== undefined && !/^ppp\d+$/.test(dev)) c.error('pppoe.device', [...base, 'device'], `a PPPoE interface's device is the PPP device (ppp0, ppp1, …), not '${dev}'`, `write 'device: ppp0' and 'pppoe: { over: ${dev}, … }'`);
       }
       if (staticAddresses(iface.ipv4).length || iface.gateway4 || iface.ipv4 === 'dhcp') c.error('pppoe.static-address', [...base, 'ipv4'], 'PPP negotiates the address and the default route; a PPPoE interface takes no ipv4 or gateway4', 'remove ipv4 and gateway4 from this interface');
+      checkDeviceName(ppp.over, [...base, 'pppoe', 'over'], c);
       if (Object.values(site.interfaces).some((o) => o !== iface && Object.values(isPerNodeMap(o.device) ? o.device : { x: o.device }).includes(ppp.over))) {
         c.error('pppoe.over-in-use', [...base, 'pppoe', 'over'], `${ppp.over} is configured as an interface of its own; PPPoE needs it bare`, 'remove that interface: the PPP device carries the zone and the addresses');
       }
