@@ -53,7 +53,7 @@ MODULE_EXCLUDES=(drivers/gpu drivers/media drivers/infiniband drivers/net/wirele
   drivers/mfd drivers/hwmon drivers/misc drivers/nfc drivers/net/can drivers/net/usb drivers/net/dsa drivers/md drivers/target
   drivers/thunderbolt drivers/w1 drivers/leds drivers/power drivers/rtc drivers/pinctrl drivers/spi drivers/i2c drivers/gnss
   drivers/comedi drivers/ata drivers/nvme drivers/firewire drivers/crypto drivers/edac drivers/fpga drivers/mmc
-  drivers/pcmcia drivers/atm drivers/video drivers/watchdog sound net/wireless net/mac80211 net/bluetooth fs/ocfs2
+  drivers/pcmcia drivers/atm drivers/video drivers/watchdog arch/x86/kvm sound net/wireless net/mac80211 net/bluetooth fs/ocfs2
   fs/btrfs fs/xfs fs/gfs2 fs/nfs fs/nfsd fs/ceph fs/smb fs/cifs fs/f2fs fs/reiserfs fs/jfs fs/ubifs fs/ntfs3 fs/nilfs2)
 ROOT_STAMP=$(sha256sum "$SELF" | cut -c1-16)
 

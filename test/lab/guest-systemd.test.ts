@@ -194,7 +194,8 @@ i=0
 while [ $i -lt 120 ] && ! ip -4 -o addr show dev ppp0 2>/dev/null | grep -q peer; do sleep 0.5; i=$((i + 1)); done
 r ppp0 "$(ip -4 -o addr show dev ppp0 2>/dev/null | sed -n 's/.*inet \\([0-9.]*\\) peer \\([0-9.]*\\).*/\\1-\\2/p')"
 r ppp0_mtu "$(cat /sys/class/net/ppp0/mtu 2>/dev/null)"
-r pppd_parent "$(ps -o comm= -p "$(ps -o ppid= -p "$(systemctl show -P MainPID $U)" | tr -d ' ')")"
+pid=$(systemctl show -P MainPID $U)
+r pppd_parent "$([ "$pid" -gt 0 ] && ps -o comm= -p "$(ps -o ppid= -p "$pid" | tr -d ' ')")"
 r unit_log "$(journalctl -b -u $U -o cat --no-pager | grep -o 'local  IP address [0-9.]*' | head -1)"
 r default "$(ip route show default | head -1 | sed 's/ *$//' | tr ' ' _)"
 ${lanClient('10.0.0.254/24', '10.0.0.1')}
