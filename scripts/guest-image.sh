@@ -121,6 +121,8 @@ for s in /sys/block/vd*/serial; do
     tar -x -f "$d" -C / --no-same-owner --preserve-permissions
     : > /var/lib/kairo-guest/payload.done
     sync
+    # systemd set the image's hostname before this ran; the payload's counts from this boot on.
+    [ -s /etc/hostname ] && hostname "$(cat /etc/hostname)"
     echo "kairo-guest-payload: unpacked $d" > /dev/ttyS0
     exit 0
   fi

@@ -45,6 +45,7 @@ ms() { echo $(( $(date +%s%N) / 1000000 )); }
 const applyPhase = (site: string, node?: string) => `${HELPERS}set -u
 r kairo "$(command -v kairo) $(kairo --version)"
 r node "$(node --version)"
+r hostname "$(hostname)"
 t=$(ms)
 kairo apply ${site} --target host${node ? ` --node ${node}` : ''} > /root/apply.log 2>&1
 rc=$?
