@@ -57,5 +57,21 @@ export function compileSite(text: string, file = 'site.yaml', opts: CompileOptio
   const diagnostics = sortDiagnostics([...loaded.diagnostics, ...included, ...secretDiags, ...verifySite(loaded.site, loaded.source)]);
   if (hasErrors(diagnostics)) return { ok: false, site: loaded.site, source: loaded.source, diagnostics, nodes: [] };
   const nodes = buildModels(loaded.site, secrets).map((model) => ({ node: model.node, model, artifacts: renderNode(model), services: nodeServices(model) }));
+  const clashes = pathClashes(nodes, file);
+  if (clashes.length) return { ok: false, site: loaded.site, source: loaded.source, diagnostics: sortDiagnostics([...diagnostics, ...clashes]), nodes: [] };
   return { ok: true, site: loaded.site, source: loaded.source, diagnostics, nodes };
+}
+
+/** Two parts of the site writing one file: the later would silently replace the earlier. */
+export function pathClashes(nodes: NodeOutput[], file: string): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const n of nodes) {
+    const owner = new Map<string, string>();
+    for (const a of n.artifacts) {
+      const prior = owner.get(a.path);
+      if (prior === undefined) owner.set(a.path, a.owner);
+      else out.push({ code: 'render.path-clash', severity: 'error', path: '', message: `${a.path} is written twice on node ${n.node} (by ${prior} and by ${a.owner})`, hint: 'two interfaces, tunnels or hosts share a name; rename one of them', file, line: 1, column: 1 });
+    }
+  }
+  return out;
 }

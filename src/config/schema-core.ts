@@ -6,7 +6,9 @@ import { z } from 'zod';
 export const name = z
   .string()
   // No regex flags: the JSON Schema keeps only the pattern, and editors must accept what kairo accepts.
-  .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'names start with a letter and use letters, digits, - and _');
+  .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'names start with a letter and use letters, digits, - and _')
+  // nft names (chains and sets are built from one or two of these) end at 255 bytes.
+  .max(64, 'a name of at most 64 characters');
 
 /**
  * A Linux interface name (IFNAMSIZ is 16 including the NUL). The kernel refuses '/', ':' and

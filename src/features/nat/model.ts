@@ -80,22 +80,21 @@ export function natModel(ctx: Ctx): NatModel {
   /** NAT tables cannot see the filter table's sets; NAT source lists carry the elements instead. */
   const expandSets = (list: string[]) => list.flatMap((s) => (s.startsWith('@') ? sets?.[s.slice(1)]?.elements ?? [] : [s]));
 
+  // An empty source list means "every source": a rule whose given sources leave none for its family
+  // is not rendered at all (verify refuses empty sets; `family: both` with IPv4 sources only warns).
   const masquerade = nat.masquerade.flatMap((m, i) => {
     const fams: Family[] = m.family === 'both' ? [4, 6] : m.family === 'ipv6' ? [6] : [4];
-    return fams.map((family) => ({
-      path: formatPath(['nat', 'masquerade', i]),
-      devices: devicesOf(m.out),
-      family,
-      sources: expandSets(asList(m.source)).filter((s) => familyOfMatch(sets, s) === family),
-    }));
+    return fams.flatMap((family) => {
+      const sources = expandSets(asList(m.source)).filter((s) => familyOfMatch(sets, s) === family);
+      if (m.source !== undefined && sources.length === 0) return [];
+      return [{ path: formatPath(['nat', 'masquerade', i]), devices: devicesOf(m.out), family, sources }];
+    });
   });
-  const snat = nat.snat.map((s, i) => ({
-    path: formatPath(['nat', 'snat', i]),
-    devices: devicesOf(s.out),
-    family: parseAddress(s.to)!.family,
-    sources: expandSets(asList(s.source)),
-    to: s.to,
-  }));
+  const snat = nat.snat.flatMap((s, i) => {
+    const sources = expandSets(asList(s.source));
+    if (sources.length === 0) return [];
+    return [{ path: formatPath(['nat', 'snat', i]), devices: devicesOf(s.out), family: parseAddress(s.to)!.family, sources, to: s.to }];
+  });
   const npt = nat.npt.flatMap((n, i) => (typeof n.outside === 'string' ? [{
     path: formatPath(['nat', 'npt', i]),
     devices: devicesOf(n.out),

@@ -23,15 +23,28 @@ export function verifyNat(c: VerifyContext<typeof natSiteKeys>) {
       if (!resolvesOut(m.out)) c.error('ref.unknown-interface', ['nat', kind, i, 'out'], `'${m.out}' is neither a zone nor an interface`, outHint(m.out));
     });
   }
+  // A source that names only empty sets would leave the rule without a source match, which is
+  // "every source": refuse it rather than translate what the user meant to keep out.
+  const emptySources = (v: string | string[] | undefined, path: PathSegment[]) => {
+    const refs = asList(v ?? []);
+    if (refs.length === 0 || !refs.every((r) => r.startsWith('@') && Object.hasOwn(sets ?? {}, r.slice(1)) && sets![r.slice(1)].elements.length === 0)) return;
+    c.error('nat.source-empty', path, `${refs.join(', ')} ${refs.length > 1 ? 'are' : 'is'} empty: this rule would translate no source at all`, 'add elements to the set, or remove the rule');
+  };
   nat.masquerade.forEach((m, i) => {
     const fams = checkAddrMatch(sets, m.source, ['nat', 'masquerade', i, 'source'], c);
+    emptySources(m.source, ['nat', 'masquerade', i, 'source']);
     if (m.family !== 'both' && fams.size > 0) {
       const want: Family = m.family === 'ipv6' ? 6 : 4;
       if ([...fams].some((f) => f !== want)) c.error('rule.mixed-family', ['nat', 'masquerade', i, 'source'], `sources do not match family ${m.family ?? 'ipv4'}`, m.family ? undefined : "add 'family: ipv6' (or both)");
     }
+    if (m.family === 'both' && fams.size === 1) {
+      const only = [...fams][0];
+      c.warn('nat.source-family', ['nat', 'masquerade', i, 'source'], `family: both, but every source is IPv${only}: IPv${only === 4 ? 6 : 4} is not masqueraded by this rule`, `add IPv${only === 4 ? 6 : 4} sources, or write 'family: ipv${only}'`);
+    }
   });
   nat.snat.forEach((s, i) => {
     const fams = checkAddrMatch(sets, s.source, ['nat', 'snat', i, 'source'], c);
+    emptySources(s.source, ['nat', 'snat', i, 'source']);
     const to = parseAddress(s.to);
     if (!to) c.error('address.invalid', ['nat', 'snat', i, 'to'], `'${s.to}' is not an address`);
     else if ([...fams].some((f) => f !== to.family)) c.error('rule.mixed-family', ['nat', 'snat', i], 'sources and the new source address are of different families');

@@ -43,7 +43,15 @@ default-asyncmap
 }
 
 export function renderPppoe(links: PppoeLink[], head: string): Artifact[] {
-  return links.flatMap((p) => {
+  // Several sessions may share one carrier (two PPPoE sessions over one line): one .network for it.
+  const carriers = new Map<string, string[]>();
+  for (const p of links) carriers.set(p.over, [...(carriers.get(p.over) ?? []), p.path]);
+  const carrierFiles = [...carriers].map(([over, paths]) => ({
+    path: `/etc/systemd/network/40-kairo-${over}.network`,
+    content: `${head}[Match]\nName=${over}\n\n[Network]\nDescription=kairo carrier of ${paths.join(', ')} (PPPoE, no addresses)\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n`,
+    mode: 0o644, owner: 'pppoe', reload: 'networkd' as const,
+  }));
+  return [...links.flatMap((p) => {
     const unit = `${head}[Unit]
 Description=kairo: PPPoE ${p.device} over ${p.over} (${p.path})
 Wants=network.target
@@ -58,11 +66,9 @@ RestartSec=5
 [Install]
 WantedBy=multi-user.target
 `;
-    const carrier = `${head}[Match]\nName=${p.over}\n\n[Network]\nDescription=kairo carrier of ${p.path} (PPPoE, no addresses)\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n`;
     return [
       { path: `${PEERS_DIR}/${peerName(p)}`, content: peerFile(p, head), mode: 0o600, owner: 'pppoe', reload: 'none' as const, sensitive: true },
       { path: `/etc/systemd/system/${unitName(p)}`, content: unit, mode: 0o644, owner: 'pppoe', reload: 'none' as const },
-      { path: `/etc/systemd/network/40-kairo-${p.over}.network`, content: carrier, mode: 0o644, owner: 'pppoe', reload: 'networkd' as const },
     ];
-  });
+  }), ...carrierFiles];
 }

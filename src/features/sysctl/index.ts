@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { parseAddress, parseEndpoint } from '../../lib/ip.js';
 import { SYSCTL_PATH } from '../../render/ruleset.js';
-import { defineFeature } from '../feature.js';
+import { defineFeature, type VerifyContext } from '../feature.js';
 import { nat } from '../nat/index.js';
 import { sysctlEntries } from './render.js';
 
@@ -24,6 +24,7 @@ export const sysctl = defineFeature({
   siteKeys: { sysctl: sysctlSchema.optional() },
   verify(c) {
     const s = c.site.sysctl ?? {};
+    checkExtra(c, s.extra ?? {});
     if (s['ipv4-forwarding'] !== false && s['ipv6-forwarding'] !== false) return;
     const n = c.sliceOf(nat).nat ?? { masquerade: [], snat: [], npt: [], forwards: [] };
     const targets = n.forwards.map((f) => parseEndpoint(f.to));
@@ -51,3 +52,30 @@ export const sysctl = defineFeature({
     mode: 0o644, owner: 'sysctl', reload: 'sysctl',
   }],
 });
+
+/** Keys kairo writes itself: set them with the site's own settings, not behind its back. */
+const MANAGED: Record<string, string> = {
+  'net.ipv4.ip_forward': 'ipv4-forwarding',
+  'net.ipv4.conf.all.forwarding': 'ipv4-forwarding',
+  'net.ipv6.conf.all.forwarding': 'ipv6-forwarding',
+};
+
+/**
+ * sysctl.extra: keys as sysctl.d writes them (dotted or slashed path components, no spaces),
+ * values on one line. Whether a key exists is the kernel's to say: apply checks it before changing
+ * anything.
+ */
+function checkExtra(c: Pick<VerifyContext, 'error'>, extra: Record<string, string | number>) {
+  for (const [k, v] of Object.entries(extra)) {
+    const path = ['sysctl', 'extra', k];
+    const norm = k.replaceAll('/', '.');
+    if (!/^[a-z0-9_]+([./][A-Za-z0-9_@+-]+(\.[0-9]+)*)+$/.test(k) || k.length > 200) {
+      c.error('sysctl.key-invalid', path, `'${k.slice(0, 60)}' is not a sysctl key`, 'write it as sysctl(8) does, e.g. net.ipv4.conf.eth0.rp_filter (or net/ipv4/conf/eth0.10/rp_filter for a dotted device)');
+    } else if (Object.hasOwn(MANAGED, norm)) {
+      c.error('sysctl.key-managed', path, `${k} is written by kairo from sysctl.${MANAGED[norm]}`, `set 'sysctl: { ${MANAGED[norm]}: … }' instead`);
+    }
+    if (/[\x00-\x1f\x7f]/.test(String(v)) || String(v).length > 4096) {
+      c.error('sysctl.value-invalid', path, 'the value must be one line of text (a newline would write another key)', 'write the value on one line; several numbers go separated by spaces');
+    }
+  }
+}
