@@ -18,7 +18,7 @@ import { AC, AC_OPTIONS, AFTR_AFTER, AFTR_NFT, AFTR_RADVD, INTERNET_NFT, aftrScr
 import { root as REPO } from './helpers.js';
 
 const skip = systemGuestTestSkip();
-const TIMEOUT = 420_000; // a bound; measured about 90-110 s per test (two boots of the systemd guest)
+const TIMEOUT = 420_000; // a bound; measured 75-125 s per test (two boots of the systemd guest), more under load
 
 const read = (p: string) => readFileSync(join(REPO, p), 'utf8');
 function timing(t: string, r: GuestResult, t0: number, peer: GuestResult): void {
