@@ -4,7 +4,8 @@
 #
 #   $KAIRO_GUEST_CACHE/vmlinux      uncompressed kernel (QEMU microvm boots it directly)
 #   $KAIRO_GUEST_CACHE/base.cpio    initramfs (newc, uncompressed): busybox, iproute2, nftables,
-#                                   ppp, pppoe, kmod, wireguard-tools, the needed modules, /init
+#                                   ppp, pppoe, kmod, wireguard-tools, radvd (router advertisements
+#                                   for a SLAAC uplink), the needed modules, /init
 #   $KAIRO_GUEST_CACHE/manifest     kernel version, packages, modules, sizes
 #
 # Idempotent: a second run is a cache hit (stamp = hash of this script) and touches nothing.
@@ -57,7 +58,7 @@ pick_kernel() {
 }
 # User space of the guest; their shared libraries come from the lib* packages they depend on
 # (resolved below, then trimmed to what the dynamic loader actually loads).
-USERPKGS=(busybox iproute2 nftables ppp pppoe kmod wireguard-tools netbase libc6)
+USERPKGS=(busybox iproute2 nftables ppp pppoe kmod wireguard-tools radvd netbase libc6)
 libdeps() {
   # lib* packages reachable from "$@" through Depends/Pre-Depends, only through lib* packages
   # (one apt-cache call: each one costs about 0.7 s here).
@@ -184,7 +185,7 @@ add_elf() {  # $1 = path in the guest (as the package has it); copies it and the
 cp -L "$LOADER" "$ROOT/usr/lib64/ld-linux-x86-64.so.2"
 PPPLUGDIR=$(cd "$POOL/usr/lib/pppd" && ls -d */ | head -1); PPPLUGDIR=${PPPLUGDIR%/}
 for b in /bin/busybox /bin/ip /bin/ss /sbin/bridge /sbin/tc /usr/sbin/nft /bin/kmod /usr/sbin/pppd /usr/sbin/pppoe-discovery \
-         /usr/sbin/pppoe /usr/sbin/pppoe-server /usr/sbin/pppoe-relay /usr/bin/wg "/usr/lib/pppd/$PPPLUGDIR/rp-pppoe.so"; do
+         /usr/sbin/pppoe /usr/sbin/pppoe-server /usr/sbin/pppoe-relay /usr/bin/wg /usr/sbin/radvd "/usr/lib/pppd/$PPPLUGDIR/rp-pppoe.so"; do
   add_elf "$b"
 done
 for t in modprobe insmod rmmod lsmod depmod modinfo; do ln -s ../bin/kmod "$ROOT/usr/sbin/$t"; done

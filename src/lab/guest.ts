@@ -7,8 +7,16 @@
 // Inside a guest, /init (see the script) brings the NICs up under the names given here, runs the
 // spec's script as /test.sh and powers off. Results travel over the serial console as lines:
 // `KAIRO-RESULT key=value` from scripts, `KAIRO-GUEST-*` from /init.
+//
+// A systemd guest (GuestSpec.systemd) is the other kind: Debian booted from the disk image of
+// scripts/guest-image.sh with systemd as PID 1 and kairo installed as a user installs it. Its disk
+// is opened with snapshot=on (never written; the changes live as long as QEMU) and it reboots for
+// real (`systemctl reboot` resets the machine, QEMU keeps running, the disk keeps its changes).
+// Its files come on a second disk (a tar the guest unpacks at its first boot, before udev names
+// the NICs by the .link files made here); its agent runs `script`, reboots, runs `afterReboot`,
+// and powers off.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +24,8 @@ import { have } from '../lib/exec.js';
 
 export const GUEST_CACHE = process.env.KAIRO_GUEST_CACHE || '/var/cache/kairo-guest';
 export const GUEST_BUILD_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'guest-kernel.sh');
+export const SYSTEM_CACHE = process.env.KAIRO_SYSTEM_CACHE || '/var/cache/kairo-system';
+export const SYSTEM_BUILD_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'guest-image.sh');
 const QEMU = 'qemu-system-x86_64';
 
 export interface GuestNic {
@@ -23,6 +33,15 @@ export interface GuestNic {
   id: string;
   /** Link name: the two NICs (of any guests) naming the same link are wired together. */
   link: string;
+  /** Its MAC address (default: 02:6b:61:00:GUEST:NIC), e.g. to know a SLAAC address beforehand. */
+  mac?: string;
+}
+
+export interface SystemdGuest {
+  /** Shell run by the agent after the reboot (the first boot runs `script`, then `systemctl reboot`). */
+  afterReboot: string;
+  /** Memory in MB (default 1024). */
+  memoryMb?: number;
 }
 
 export interface GuestSpec {
@@ -44,6 +63,13 @@ export interface GuestSpec {
   after?: string;
   /** Modules loaded at boot besides the NIC drivers (everything else loads on first use). */
   modules?: string[];
+  /**
+   * Boot the systemd guest (scripts/guest-image.sh) instead of the busybox initramfs: `script` runs
+   * as root once the first boot reached multi-user.target, then the guest reboots and runs
+   * `afterReboot`. `files` are unpacked at the first boot before udev; `modules`, `serve` and
+   * `after` do not apply (udev and the kernel load modules).
+   */
+  systemd?: SystemdGuest;
 }
 
 export interface GuestResult {
@@ -62,12 +88,45 @@ export interface GuestResult {
   scriptRc?: number;
   afterRc?: number;
   timedOut: boolean;
+  /**
+   * Systemd guests: each boot's agent start (`KAIRO-GUEST-BOOT n=N uptime=S`): wall time since
+   * QEMU started, and the guest's uptime then (the kernel's and systemd's part of the boot).
+   */
+  boots: { n: number; ms: number; uptime: number }[];
+  /** Systemd guests: wall time from the agent's `systemctl reboot` to the agent of the next boot. */
+  rebootMs?: number;
 }
 
 export type Availability = { ok: true } | { ok: false; reason: string };
 
 export function guestFiles(cache = GUEST_CACHE): { vmlinux: string; initrd: string } {
   return { vmlinux: join(cache, 'vmlinux'), initrd: join(cache, 'base.cpio') };
+}
+
+export function systemFiles(cache = SYSTEM_CACHE): { vmlinux: string; initrd: string; disk: string } {
+  return { vmlinux: join(cache, 'vmlinux'), initrd: join(cache, 'initrd.img'), disk: join(cache, 'disk.img') };
+}
+
+/** QEMU and the systemd guest's image are present. Never builds anything (see buildSystemImage). */
+export function systemGuestsAvailable(): Availability {
+  const f = systemFiles();
+  const missing = [f.vmlinux, f.initrd, f.disk].filter((p) => !existsSync(p));
+  if (!have(QEMU)) return { ok: false, reason: `${QEMU} is not installed (bash scripts/guest-image.sh installs it and builds the image)` };
+  if (missing.length) return { ok: false, reason: `no systemd guest image (${missing.join(', ')}); bash scripts/guest-image.sh builds it (about a minute)` };
+  return { ok: true };
+}
+
+/**
+ * Runs scripts/guest-image.sh (root, Debian mirror, npm): builds the Debian root once, and the disk
+ * image again whenever kairo's sources changed (npm pack, npm install -g into the image); a cache
+ * hit otherwise.
+ */
+export function buildSystemImage(opts: { timeoutMs?: number; quiet?: boolean } = {}): { ok: boolean; output: string; ms: number } {
+  const t0 = Date.now();
+  const r = spawnSync('bash', [SYSTEM_BUILD_SCRIPT], { encoding: 'utf8', timeout: opts.timeoutMs ?? 900_000, env: process.env, maxBuffer: 64 * 1024 * 1024 });
+  const output = `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}`;
+  if (!opts.quiet) process.stderr.write(output);
+  return { ok: r.status === 0, output, ms: Date.now() - t0 };
 }
 
 /** QEMU and the boot files are present. Never builds anything (see buildGuestKernel). */
@@ -130,12 +189,14 @@ function validate(specs: GuestSpec[]): Map<string, { guest: number; nic: number 
     const ids = new Set<string>();
     s.nics.forEach((n, i) => {
       if (!NIC_NAME.test(n.id) || n.id === 'lo') throw new Error(`guest ${s.name}: bad NIC name ${JSON.stringify(n.id)}`);
+      if (n.mac !== undefined && !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(n.mac)) throw new Error(`guest ${s.name}: bad MAC ${JSON.stringify(n.mac)} (lower-case xx:xx:xx:xx:xx:xx)`);
       if (ids.has(n.id)) throw new Error(`guest ${s.name}: duplicate NIC ${n.id}`);
       ids.add(n.id);
       links.set(n.link, [...(links.get(n.link) ?? []), { guest: g, nic: i }]);
     });
     for (const p of Object.keys(s.files ?? {})) if (!p.startsWith('/') || p.split('/').includes('..')) throw new Error(`guest ${s.name}: file path must be absolute: ${p}`);
     if (s.after !== undefined && !s.serve) throw new Error(`guest ${s.name}: 'after' needs 'serve'`);
+    if (s.systemd && (s.serve || s.after !== undefined)) throw new Error(`guest ${s.name}: a systemd guest cannot serve (it reboots and powers off by itself)`);
   });
   for (const [link, ends] of links) {
     if (ends.length !== 2) throw new Error(`guest: link ${link} has ${ends.length} end(s); a link joins exactly two NICs`);
@@ -143,7 +204,18 @@ function validate(specs: GuestSpec[]): Map<string, { guest: number; nic: number 
   return links;
 }
 
-const mac = (g: number, n: number) => `02:6b:61:00:${g.toString(16).padStart(2, '0')}:${(n + 1).toString(16).padStart(2, '0')}`;
+const defaultMac = (g: number, n: number) => `02:6b:61:00:${g.toString(16).padStart(2, '0')}:${(n + 1).toString(16).padStart(2, '0')}`;
+
+/** The payload disk of a systemd guest: a tar (root-owned files only, parents made on unpacking). */
+function payloadTar(dir: string, files: { path: string; content: string | Buffer; mode: number }[], out: string): void {
+  for (const f of files) {
+    const p = join(dir, f.path);
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(p, f.content, { mode: f.mode });
+  }
+  const r = spawnSync('tar', ['--owner=0', '--group=0', '--numeric-owner', '--no-recursion', '-cf', out, '-C', dir, ...files.map((f) => f.path.replace(/^\/+/, ''))], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`guest: tar of the payload failed: ${r.stderr}`);
+}
 
 interface Running {
   spec: GuestSpec;
@@ -153,6 +225,9 @@ interface Running {
   bootMs?: number;
   scriptRc?: number;
   afterRc?: number;
+  boots: { n: number; ms: number; uptime: number }[];
+  rebootAt?: number;
+  rebootMs?: number;
   held: boolean;
   released: boolean;
   exited: boolean;
@@ -167,9 +242,12 @@ interface Running {
  */
 export async function runGuests(specs: GuestSpec[], timeoutMs: number): Promise<GuestResult[]> {
   const links = validate(specs);
-  const avail = guestsAvailable();
-  if (!avail.ok) throw new Error(`guest: ${avail.reason}`);
+  for (const avail of [specs.some((s) => !s.systemd) && guestsAvailable(), specs.some((s) => s.systemd) && systemGuestsAvailable()]) {
+    if (avail && !avail.ok) throw new Error(`guest: ${avail.reason}`);
+  }
   const boot = guestFiles();
+  const system = systemFiles();
+  const mac = (g: number, n: number) => specs[g].nics[n].mac ?? defaultMac(g, n);
   const dir = mkdtempSync(join(tmpdir(), 'kairo-guest-'));
   const running: Running[] = [];
   const killAll = () => {
@@ -197,6 +275,29 @@ export async function runGuests(specs: GuestSpec[], timeoutMs: number): Promise<
     });
 
     specs.forEach((s, g) => {
+      if (s.systemd) {
+        // The NICs are named by .link files (udev, at the first boot, from the payload).
+        const files = [
+          { path: '/etc/kairo-guest/test.sh', content: s.script, mode: 0o755 },
+          { path: '/etc/kairo-guest/after-reboot.sh', content: s.systemd.afterReboot, mode: 0o755 },
+          { path: '/etc/hostname', content: `${s.name}\n`, mode: 0o644 },
+          ...s.nics.map((n, i) => ({ path: `/etc/systemd/network/05-lab-nic-${n.id}.link`, content: `[Match]\nMACAddress=${mac(g, i)}\n\n[Link]\nName=${n.id}\n`, mode: 0o644 })),
+          ...Object.entries(s.files ?? {}).map(([path, f]) => (typeof f === 'string' ? { path, content: f, mode: f.startsWith('#!') ? 0o755 : 0o644 } : { path, ...f })),
+        ];
+        const payload = join(dir, `${g}.payload.tar`);
+        payloadTar(join(dir, `${g}.payload`), files, payload);
+        // panic=0: a panicked kernel must not reboot into the second phase (the run is killed instead).
+        const args = ['-M', 'microvm', '-accel', 'tcg,tb-size=256', '-cpu', 'max', '-m', String(s.systemd.memoryMb ?? 1024), '-smp', '1', '-nodefaults', '-no-user-config',
+          '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-kernel', system.vmlinux, '-initrd', system.initrd,
+          '-append', 'console=ttyS0 root=LABEL=kairo-root rw quiet panic=0 tsc_early_khz=2100000 cryptomgr.notests',
+          '-drive', `id=root,file=${system.disk},format=raw,if=none,snapshot=on`, '-device', 'virtio-blk-device,drive=root',
+          '-drive', `id=payload,file=${payload},format=raw,if=none,readonly=on`, '-device', 'virtio-blk-device,drive=payload,serial=kairo-payload',
+          ...netArgs[g]];
+        // -snapshot's temporary overlay goes to TMPDIR: this run's directory, removed at the end.
+        const child = spawn(QEMU, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: dir } });
+        running.push({ spec: s, child, started: Date.now(), out: '', boots: [], held: false, released: false, exited: false, timedOut: false, ms: 0 });
+        return;
+      }
       const overlay = [
         { path: '/test.sh', content: s.script, mode: 0o755 },
         { path: '/etc/kairo-guest/hostname', content: `${s.name}\n`, mode: 0o644 },
@@ -213,7 +314,7 @@ export async function runGuests(specs: GuestSpec[], timeoutMs: number): Promise<
         '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-kernel', boot.vmlinux, '-initrd', initrd,
         '-append', 'console=ttyS0 quiet panic=-1 tsc_early_khz=2100000 cryptomgr.notests', ...netArgs[g]];
       const child = spawn(QEMU, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-      running.push({ spec: s, child, started: Date.now(), out: '', held: false, released: false, exited: false, timedOut: false, ms: 0 });
+      running.push({ spec: s, child, started: Date.now(), out: '', boots: [], held: false, released: false, exited: false, timedOut: false, ms: 0 });
     });
 
     // Serving guests are released (one console line) once every other guest has exited.
@@ -253,6 +354,14 @@ export async function runGuests(specs: GuestSpec[], timeoutMs: number): Promise<
               r.held = true;
               releaseServers();
             }
+            const b = /KAIRO-GUEST-BOOT n=(\d+) uptime=([0-9.]+)/.exec(line);
+            if (b) {
+              r.boots.push({ n: Number(b[1]), ms: Date.now() - r.started, uptime: Number(b[2]) });
+              if (r.rebootAt !== undefined && r.rebootMs === undefined) r.rebootMs = Date.now() - r.rebootAt;
+            }
+            if (line.includes('KAIRO-GUEST-REBOOT')) r.rebootAt = Date.now();
+            // A systemd guest boots with panic=0 (no reboot into its second phase): end it now.
+            if (r.spec.systemd && line.includes('Kernel panic') && r.child.pid) try { process.kill(r.child.pid, 'SIGKILL'); } catch { /* gone */ }
           }
         };
         r.child.stdout!.on('data', onData);
@@ -280,8 +389,10 @@ export async function runGuests(specs: GuestSpec[], timeoutMs: number): Promise<
     return running.map((r) => {
       const markers: Record<string, string> = {};
       for (const m of r.out.matchAll(/KAIRO-RESULT ([A-Za-z0-9_.-]+)=(.*)$/gm)) markers[m[1]] = m[2].trim();
-      const ok = !r.timedOut && r.scriptRc === 0 && (!r.spec.serve || r.afterRc === 0);
-      return { name: r.spec.name, ok, output: r.out, markers, ms: r.ms, bootMs: r.bootMs, scriptRc: r.scriptRc, afterRc: r.afterRc, timedOut: r.timedOut };
+      // A systemd guest passes only through both boots: the second one after its own reboot.
+      const rebooted = !r.spec.systemd || (r.rebootAt !== undefined && r.boots.map((b) => b.n).join(',') === '1,2');
+      const ok = !r.timedOut && r.scriptRc === 0 && (!r.spec.serve || r.afterRc === 0) && rebooted;
+      return { name: r.spec.name, ok, output: r.out, markers, ms: r.ms, bootMs: r.bootMs, scriptRc: r.scriptRc, afterRc: r.afterRc, timedOut: r.timedOut, boots: r.boots, rebootMs: r.rebootMs };
     });
   } finally {
     killAll();
@@ -293,6 +404,6 @@ export async function runGuests(specs: GuestSpec[], timeoutMs: number): Promise<
 /** The console output of failed guests, for assertion messages. */
 export function guestReport(results: GuestResult[]): string {
   return results
-    .map((r) => `--- ${r.name}: ${r.ok ? 'ok' : r.timedOut ? 'TIMED OUT' : 'FAILED'} (script rc ${r.scriptRc ?? '-'}${r.afterRc !== undefined ? `, after rc ${r.afterRc}` : ''}, boot ${r.bootMs ?? '-'} ms, ${r.ms} ms)\n${r.output.trimEnd()}`)
+    .map((r) => `--- ${r.name}: ${r.ok ? 'ok' : r.timedOut ? 'TIMED OUT' : 'FAILED'} (script rc ${r.scriptRc ?? '-'}${r.afterRc !== undefined ? `, after rc ${r.afterRc}` : ''}, boot ${r.bootMs ?? '-'} ms${r.boots.length ? `, boots ${r.boots.map((b) => `#${b.n} at ${b.ms} ms`).join(' ')}` : ''}, ${r.ms} ms)\n${r.output.trimEnd()}`)
     .join('\n');
 }
