@@ -1,9 +1,9 @@
 // Checks of NAT's slice: where translated traffic leaves, families, NPTv6 prefixes, port forwards
 // (targets, ranges, duplicates and conflicts by interval).
 import type { PathSegment } from '../../config/diagnostics.js';
-import { hasScopeId, isLinkLocal, parseAddress, parseCidr, parseEndpoint, type Family } from '../../lib/ip.js';
+import { contains, overlaps, hasScopeId, isLinkLocal, parseAddress, parseCidr, parseEndpoint, type Family } from '../../lib/ip.js';
 import { checkAddrMatch, checkPorts, checkZoneRef } from '../../model/checks.js';
-import { asList } from '../../model/resolve.js';
+import { asList, interfacesOn, parsedStatic, pick, staticAddresses } from '../../model/resolve.js';
 import type { VerifyContext } from '../feature.js';
 import { firewall } from '../firewall/index.js';
 import { prefixDelegation } from '../prefix-delegation/index.js';
@@ -63,6 +63,16 @@ export function verifyNat(c: VerifyContext<typeof natSiteKeys>) {
     if (!outside || outside.family !== 6) c.error('address.invalid', ['nat', 'npt', i, 'outside'], `'${n.outside}' is not an IPv6 prefix`);
     if (inside && outside && inside.prefix !== outside.prefix) c.error('nat.npt-length', ['nat', 'npt', i], `prefix lengths differ (/${inside.prefix} inside, /${outside.prefix} outside)`, 'NPTv6 maps prefixes of equal length (RFC 6296)');
   });
+  // NPTv6 rewrites the outside prefix to the inside one before the filter sees the packet: a rule
+  // whose destination is the outside prefix never matches what arrives.
+  const outsides = nat.npt.flatMap((n) => (typeof n.outside === 'string' ? [{ outside: parseCidr(n.outside), inside: n.inside }] : [])).filter((x) => x.outside);
+  (c.sliceOf(firewall).firewall?.rules ?? []).forEach((r, i) => {
+    asList(r.destination ?? []).forEach((d, k) => {
+      const dc = parseCidr(d, true);
+      const hit = dc && outsides.find((o) => overlaps(o.outside!, dc));
+      if (hit) c.warn('rule.npt-outside', ['firewall', 'rules', i, 'destination', ...(Array.isArray(r.destination) ? [k] : [])], `${d} is in NPTv6's outside prefix ${hit.outside!.text}: the filter sees such packets with their inside address, so this never matches`, `name the inside address (in ${hit.inside}) instead`);
+    });
+  });
   verifyForwards(c, nat.forwards, nat.masquerade.map((m) => m.out).filter((o) => zones.includes(o)));
 }
 
@@ -90,6 +100,8 @@ function verifyForwards(c: VerifyContext<typeof natSiteKeys>, forwards: NonNulla
       c.error('nat.target-invalid', [...base, 'to'], `'${f.to}' is not ADDRESS, ADDRESS:PORT or [IPV6]:PORT`, 'e.g. 10.0.1.1:80 or [fd00::3]:80');
       return;
     }
+    const offLink = isLinkLocal(t.addr) ? undefined : targetOffLink(c, t.addr, t.family);
+    if (offLink !== undefined) c.warn('forward.target-off-link', [...base, 'to'], `${t.addr.toString()} is on no link of the router${offLink}, and no route leads there`, 'check the address: a forward to an unreachable target lets connections in that go nowhere');
     if (isLinkLocal(t.addr)) {
       c.error('nat.target-link-local', [...base, 'to'], `${t.addr} is link-local: a DNAT target cannot be link-local, because the address is only unique together with an interface (scope id) and NAT has no way to say which`, ulaHint);
     }
@@ -152,3 +164,24 @@ function reportOverlaps(c: VerifyContext<typeof natSiteKeys>, byKey: Map<string,
   }
 }
 
+/**
+ * Where a forward's target is on no link and behind no route of some node: the node's name, or ''
+ * for a one-node site; undefined when it is reachable, or may be (an address learnt by DHCP or
+ * SLAAC, which verify cannot know).
+ */
+function targetOffLink(c: VerifyContext<typeof natSiteKeys>, addr: import('../../lib/ip.js').Addr, family: Family): string | undefined {
+  for (const node of c.nodes) {
+    const nets: import('../../lib/ip.js').Cidr[] = [];
+    for (const [, iface] of interfacesOn(c.site, node)) {
+      const v = pick(family === 4 ? iface.ipv4 : iface.ipv6, node);
+      if (v !== undefined && staticAddresses(v).length === 0) return undefined; // dynamic: unknown
+      nets.push(...parsedStatic(v));
+      for (const r of iface.routes ?? []) {
+        const to = parseCidr(r.to, true);
+        if (to) nets.push(to);
+      }
+    }
+    if (!nets.some((n) => n.family === family && contains(n, addr))) return c.nodes.length > 1 ? ` on node ${node}` : '';
+  }
+  return undefined;
+}
