@@ -1,7 +1,7 @@
 // load → verify → model → render in one pure call. Callers (CLI, lab, apply, bench) read files and
 // pass text in; nothing here touches the system.
 import { loadSite, type SourceMap } from './config/load.js';
-import { hasErrors, sortDiagnostics, type Diagnostic } from './config/diagnostics.js';
+import { hasErrors, sortDiagnostics, tidyDiagnostic, type Diagnostic } from './config/diagnostics.js';
 import type { Site } from './config/schema.js';
 import { includeSetFiles, type FileReader } from './config/include.js';
 import { resolveSiteSecrets } from './config/secrets.js';
@@ -36,6 +36,12 @@ export interface CompileOptions {
 }
 
 export function compileSite(text: string, file = 'site.yaml', opts: CompileOptions = {}): CompileResult {
+  const r = compile(text, file, opts);
+  // Every message passes here on its way to a terminal or an editor: values cut, controls escaped.
+  return { ...r, diagnostics: r.diagnostics.map(tidyDiagnostic) };
+}
+
+function compile(text: string, file: string, opts: CompileOptions): CompileResult {
   const loaded = loadSite(text, file);
   if (!loaded.site) {
     // What the schema refused is reported; the rest of the file is still checked, so one run shows

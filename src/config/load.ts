@@ -1,11 +1,13 @@
 // YAML text → typed Site, keeping every node's line:column so that any later stage can point a
 // diagnostic at the user's file. Pure: the caller reads the file.
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import jsyaml from 'js-yaml';
 import type { z } from 'zod';
 import { closest, distance } from 'fastest-levenshtein';
 import { siteSchema, type Site } from './schema.js';
-import { formatPath, sortDiagnostics, type Diagnostic, type PathSegment } from './diagnostics.js';
+import { formatPath, shown, sortDiagnostics, tidyDiagnostic, type Diagnostic, type PathSegment } from './diagnostics.js';
+import { expectedKind, kindOf, userWording } from './issues.js';
+import { deepestPoint, MAX_NESTING, normalizeLineBreaks, positionOf } from './yaml-text.js';
 
 export interface Position {
   file: string;
@@ -60,8 +62,11 @@ export function lazySourceMap(file: string, text: string): SourceMap {
     origins: [],
     locate(path, key) {
       if (!inner) {
+        // `text` has LF line breaks only (loadSite) and nests less than MAX_NESTING (js-yaml read it).
         const lines = new LineCounter();
-        inner = makeSourceMap(file, parseDocument(text, { lineCounter: lines }), lines);
+        // js-yaml refuses duplicate keys, so the `yaml` library's own check (quadratic in a
+        // mapping's size: 0.9 s for 16 000 keys) has nothing to find.
+        inner = makeSourceMap(file, parseDocument(text, { lineCounter: lines, uniqueKeys: false }), lines);
       }
       return inner.locate(path, key);
     },
@@ -72,6 +77,18 @@ export function makeSourceMap(file: string, doc: Document, lines: LineCounter): 
   const pos = (offset: number) => {
     const p = lines.linePos(offset);
     return { line: p.line, column: p.col };
+  };
+  // One index per mapping, built on first use: locating each of 16 000 unknown keys by scanning its
+  // mapping was quadratic (9.6 s). The first pair of a key wins, as a scan would find it.
+  const indexes = new WeakMap<YAMLMap, Map<string, Pair>>();
+  const pairOf = (map: YAMLMap, seg: PathSegment): Pair | undefined => {
+    let index = indexes.get(map);
+    if (!index) {
+      index = new Map();
+      for (const p of map.items) if (isScalar(p.key) && !index.has(String(p.key.value))) index.set(String(p.key.value), p);
+      indexes.set(map, index);
+    }
+    return index.get(String(seg));
   };
   return {
     file,
@@ -84,7 +101,7 @@ export function makeSourceMap(file: string, doc: Document, lines: LineCounter): 
       for (let i = 0; i < path.length; i++) {
         const seg = path[i];
         if (isMap(node)) {
-          const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+          const pair = pairOf(node, seg);
           if (!pair) return best;
           const last = i === path.length - 1;
           const keyNode = pair.key as Node;
@@ -164,14 +181,14 @@ function flattenIssue(issue: Issue): Issue[] {
 function issueMessage(issue: Issue): { message: string; hint?: string } {
   switch (issue.code) {
     case 'invalid_type':
-      return { message: issue.input === undefined ? `missing; expected ${issue.expected}` : `expected ${issue.expected}, got ${Array.isArray(issue.input) ? 'a list' : issue.input === null ? 'nothing' : typeof issue.input}` };
+      return { message: issue.input === undefined ? `missing; expected ${expectedKind(issue.expected)}` : `expected ${expectedKind(issue.expected)}, got ${kindOf(issue.input)}` };
     case 'invalid_union':
       return { message: 'value has none of the accepted forms', hint: 'see `kairo schema` for the forms this key takes' };
     case 'invalid_value':
       if (issue.input === undefined) return { message: `missing; expected ${issue.values.map((v) => JSON.stringify(v)).join(' or ')}` };
       return { message: `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` };
     default:
-      return { message: issue.message };
+      return userWording(issue);
   }
 }
 
@@ -192,25 +209,80 @@ function keysNamed(data: unknown, name: string): PathSegment[][] {
   return out;
 }
 
-function syntaxDiagnostics(text: string, file: string): Diagnostic[] {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  return doc.errors.map((err) => {
-    const p = lines.linePos(err.pos[0]);
-    return {
-      code: 'yaml.syntax',
-      severity: 'error' as const,
-      path: '',
-      message: err.message.split('\n')[0],
-      hint: err.code === 'DUPLICATE_KEY' ? 'each key may appear once in a mapping' : 'check indentation and quoting near this line',
-      file,
-      line: p.line,
-      column: p.col,
-    };
-  });
+/** Where a YAML parser gave up, as the user should read it. */
+function yamlDiagnostic(file: string, at: { line: number; column: number }, message: string, hint = 'check indentation and quoting near this line'): Diagnostic {
+  return { code: 'yaml.syntax', severity: 'error', path: '', message, hint, file, ...at };
 }
 
-export function loadSite(text: string, file = 'site.yaml'): LoadResult {
+function tooDeep(file: string, at: { line: number; column: number }): Diagnostic {
+  return {
+    code: 'yaml.too-deep', severity: 'error', path: '', file, ...at,
+    message: `lists and mappings nest more than ${MAX_NESTING} levels deep here (a site file needs about 6)`,
+    hint: 'a [ or { that is never closed makes everything after it nest deeper: check the brackets up to this point',
+  };
+}
+
+/** js-yaml's complaint about an alias (`*name`) without its anchor, in the user's terms. */
+function unknownAlias(reason: string): { message: string; hint: string } | undefined {
+  const m = /^unidentified alias "(.*)"$/.exec(reason);
+  if (!m) return undefined;
+  const a = shown(m[1]);
+  return {
+    message: `*${a} refers to no anchor: an alias repeats a value marked &${a} earlier in the file`,
+    hint: `mark that value with &${a}, or quote the text if the * is meant literally ("*${a}")`,
+  };
+}
+
+function syntaxDiagnostics(text: string, file: string): Diagnostic[] {
+  const lines = new LineCounter();
+  // Duplicate keys are found below in one pass; the library's check is quadratic in a mapping's size.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+  const found = doc.errors.map((err) => {
+    const p = lines.linePos(err.pos[0]);
+    const at = { line: p.line, column: p.col };
+    // The library catches its own stack overflow and reports it as a syntax error; deepestPoint()
+    // keeps it from getting there, this is the fallback.
+    if (err.message.includes('Maximum call stack size exceeded')) return tooDeep(file, at);
+    const hint = err.code === 'DUPLICATE_KEY' ? 'each key may appear once in a mapping' : err.code === 'BAD_ALIAS' ? 'an alias is *name after a value marked &name; quote the text if * or & is meant literally' : undefined;
+    return yamlDiagnostic(file, at, err.message.split('\n')[0], hint);
+  });
+  return sortDiagnostics([...found, ...duplicateKeys(doc, lines, file)]);
+}
+
+/** A key written twice in one mapping: js-yaml refuses it, and the user needs both places. */
+function duplicateKeys(doc: Document, lines: LineCounter, file: string): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const at = (offset: number) => {
+    const p = lines.linePos(offset);
+    return { line: p.line, column: p.col };
+  };
+  visit(doc, {
+    Map(_, map) {
+      const first = new Map<string, Node>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key) || !pair.key.range) continue;
+        const k = String(pair.key.value);
+        const prior = first.get(k);
+        if (!prior) first.set(k, pair.key);
+        else out.push(yamlDiagnostic(file, at(pair.key.range[0]), `key '${shown(k)}' is written twice in this mapping (first on line ${at(prior.range![0]).line})`, 'each key may appear once in a mapping; merge the two'));
+      }
+    },
+  });
+  return out;
+}
+
+/**
+ * Nesting beyond this is refused before the `yaml` library parses the text: it recurses per
+ * level, overflows its stack at about 900 and takes seconds on a 1 MB run of brackets long before.
+ */
+const YAML_LIBRARY_NESTING = 4 * MAX_NESTING;
+
+export function loadSite(raw: string, file = 'site.yaml'): LoadResult {
+  const r = loadText(normalizeLineBreaks(raw), file);
+  return { ...r, diagnostics: r.diagnostics.map(tidyDiagnostic) };
+}
+
+function loadText(text: string, file: string): LoadResult {
   const source = lazySourceMap(file, text);
   const diagnostics: Diagnostic[] = [];
 
@@ -218,22 +290,21 @@ export function loadSite(text: string, file = 'site.yaml'): LoadResult {
   // `yaml` library also uses, so both read a document the same way.
   let data: unknown;
   try {
-    data = jsyaml.load(text, { schema: jsyaml.CORE_SCHEMA, filename: file });
+    // js-yaml has a maxDepth option that its types do not list yet.
+    data = jsyaml.load(text, { schema: jsyaml.CORE_SCHEMA, filename: file, maxDepth: MAX_NESTING } as jsyaml.LoadOptions);
   } catch (e) {
-    const precise = syntaxDiagnostics(text, file);
-    if (precise.length > 0) return { source, diagnostics: precise };
+    const reason = (e as jsyaml.YAMLException).reason ?? String(e);
     const mark = (e as jsyaml.YAMLException).mark;
-    diagnostics.push({
-      code: 'yaml.syntax',
-      severity: 'error',
-      path: '',
-      message: (e as jsyaml.YAMLException).reason ?? String(e),
-      hint: 'check indentation and quoting near this line',
-      file,
-      line: (mark?.line ?? 0) + 1,
-      column: (mark?.column ?? 0) + 1,
-    });
-    return { source, diagnostics };
+    const at = { line: (mark?.line ?? 0) + 1, column: (mark?.column ?? 0) + 1 };
+    // js-yaml stops at the nesting limit: say so where it happened, and spare the `yaml` library.
+    if (reason.startsWith('nesting exceeded maxDepth')) return { source, diagnostics: [tooDeep(file, at)] };
+    const alias = unknownAlias(reason);
+    const first = yamlDiagnostic(file, at, alias?.message ?? reason, alias?.hint);
+    // It stopped at an earlier problem: nesting further down must not reach the `yaml` library.
+    const deep = deepestPoint(text, YAML_LIBRARY_NESTING);
+    if (deep !== undefined) return { source, diagnostics: [first, tooDeep(file, positionOf(text, deepestPoint(text, MAX_NESTING) ?? deep))] };
+    const precise = syntaxDiagnostics(text, file);
+    return { source, diagnostics: precise.length > 0 ? precise : [first] };
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     diagnostics.push({

@@ -10,13 +10,20 @@ import type { AnyFeature } from '../features/feature.js';
 
 export type Secrets = Map<string, Secret>;
 
+/** C0 controls (newline, tab, …), DEL, C1 controls and the Unicode line and paragraph separators. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
 export function resolveSiteSecrets(site: Site, source: SourceMap, io: SecretReader): { secrets: Secrets; diagnostics: Diagnostic[] } {
   const secrets: Secrets = new Map();
   const diagnostics: Diagnostic[] = [];
   for (const f of FEATURES as readonly AnyFeature[]) {
     for (const { path, ref } of f.secrets?.(site) ?? []) {
       const r = resolveSecret(ref, io);
-      if (r instanceof Secret) secrets.set(formatPath(path), r);
+      if (r instanceof Secret && CONTROL.test(r.reveal())) {
+        // A daemon's file holds the value as text on a line of its own: a newline in it would
+        // write a second line (another pppd option) where the password belongs.
+        diagnostics.push({ code: 'secret.control-character', severity: 'error', path: formatPath(path), message: `the secret from ${r.source} holds a line break or another control character`, hint: 'a secret is one line of printable text; a trailing newline in a file is fine (it is dropped). The value is never printed', file: source.file, ...source.locate(path) });
+      } else if (r instanceof Secret) secrets.set(formatPath(path), r);
       else diagnostics.push({ code: 'secret.unresolved', severity: 'error', path: formatPath(path), message: r.error, hint: 'set the variable (or create the file) where kairo runs; the value is never printed', file: source.file, ...source.locate(path) });
     }
   }

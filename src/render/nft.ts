@@ -8,9 +8,24 @@ export function q(s: string): string {
 /** `comment "firewall.rules[3] ssh"`: at most 128 bytes, the kernel's limit. */
 export function comment(text: string): string {
   if (text.length <= 60 && !/["\\\u0080-\uffff]/.test(text)) return `comment "${text}"`;
-  let t = text.replace(/["\\]/g, "'");
-  while (Buffer.byteLength(t) > 120) t = t.slice(0, -1);
-  return `comment "${t}"`;
+  return `comment "${utf8Prefix(text.replace(/["\\]/g, "'"), 120)}"`;
+}
+
+/**
+ * The longest prefix of `text` that is at most `max` bytes in UTF-8, whole characters only. One
+ * pass: dropping a character at a time and re-measuring was quadratic (a 1 MB name took minutes).
+ */
+export function utf8Prefix(text: string, max: number): string {
+  let bytes = 0;
+  let i = 0;
+  while (i < text.length) {
+    const cp = text.codePointAt(i)!;
+    const len = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    if (bytes + len > max) break;
+    bytes += len;
+    i += cp >= 0x10000 ? 2 : 1;
+  }
+  return text.slice(0, i);
 }
 
 /** One element bare, several in an anonymous set. */

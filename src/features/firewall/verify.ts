@@ -19,7 +19,8 @@ export function verifyFirewall(c: Ctx) {
   for (const z of zones) {
     const id = z.replace(/[^A-Za-z0-9_]/g, '_');
     const other = byIdent.get(id);
-    if (other) c.error('zone.name-clash', site.zones?.[z] ? ['zones', z] : [], `zones '${other}' and '${z}' would share the chains in_${id}, from_${id} in the ruleset`, 'rename one of them (- and _ are the same to nft chain names)', true);
+    const at = zonePath(site, z);
+    if (other) c.error('zone.name-clash', at, `zones '${other}' and '${z}' would share the chains in_${id}, from_${id} in the ruleset`, 'rename one of them (- and _ are the same to nft chain names)', at[0] === 'zones');
     else byIdent.set(id, z);
   }
   // `router` is the router itself and `any` every zone, in policies and rules: a zone of either
@@ -41,6 +42,13 @@ export function verifyFirewall(c: Ctx) {
   }
   checkSets(c);
   checkRules(c);
+}
+
+/** Where a zone is named: its declaration, or else the first interface that puts itself in it. */
+function zonePath(site: Ctx['site'], zone: string): PathSegment[] {
+  if (site.zones && Object.hasOwn(site.zones, zone)) return ['zones', zone];
+  const iface = Object.entries(site.interfaces).find(([, i]) => i.zone === zone);
+  return iface ? ['interfaces', iface[0], 'zone'] : [];
 }
 
 function checkSets(c: Ctx) {
