@@ -58,6 +58,10 @@ export const pppoe = defineFeature({
       }
       if (staticAddresses(iface.ipv4).length || iface.gateway4 || iface.ipv4 === 'dhcp') c.error('pppoe.static-address', [...base, 'ipv4'], 'PPP negotiates the address and the default route; a PPPoE interface takes no ipv4 or gateway4', 'remove ipv4 and gateway4 from this interface');
       checkDeviceName(ppp.over, [...base, 'pppoe', 'over'], c);
+      // pppd reads its peer file line by line: a control character would start an option of its own.
+      for (const [k, v] of [['user', ppp.user], ['service-name', ppp['service-name']]] as const) {
+        if (typeof v === 'string' && /[\x00-\x1f\x7f"\\]/.test(v)) c.error('pppoe.text-invalid', [...base, 'pppoe', k], `the ${k} holds a control character, a quote or a backslash, which would change pppd's options`, 'write it as the provider gave it, on one line, without quotes');
+      }
       if (Object.values(site.interfaces).some((o) => o !== iface && Object.values(isPerNodeMap(o.device) ? o.device : { x: o.device }).includes(ppp.over))) {
         c.error('pppoe.over-in-use', [...base, 'pppoe', 'over'], `${ppp.over} is configured as an interface of its own; PPPoE needs it bare`, 'remove that interface: the PPP device carries the zone and the addresses');
       }
