@@ -6,7 +6,7 @@ need=()
 # command:package — the renderer's checks need nft; the lab needs the rest.
 for pair in nft:nftables ip:iproute2 ss:iproute2 dnsmasq:dnsmasq-base radvd:radvd udhcpc:udhcpc ping:iputils-ping \
             nmap:nmap iperf3:iperf3 ethtool:ethtool iptables:iptables pppd:ppp systemd-analyze:systemd \
-            kea-dhcp6:kea-dhcp6-server dhcpcd:dhcpcd-base; do
+            kea-dhcp6:kea-dhcp6-server dhcpcd:dhcpcd-base conntrack:conntrack; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -10,6 +10,9 @@ import { buildModels } from './model/build.js';
 import type { NodeModel } from './model/types.js';
 import { nodeServices, renderNode } from './render/index.js';
 import type { Service } from './features/feature.js';
+import { forwardFlows, type ForwardFlows } from './features/nat/flows.js';
+import { featureModel } from './model/build.js';
+import { nat } from './features/nat/index.js';
 import type { Artifact } from './render/artifact.js';
 
 export interface NodeOutput {
@@ -18,6 +21,8 @@ export interface NodeOutput {
   artifacts: Artifact[];
   /** The systemd units the artifacts install, in the order they are acted on. */
   services: Service[];
+  /** Port forwards by identity: apply ends the connections of those a new generation drops. */
+  forwards: ForwardFlows[];
 }
 
 export interface CompileResult {
@@ -62,7 +67,7 @@ function compile(text: string, file: string, opts: CompileOptions): CompileResul
   });
   const diagnostics = sortDiagnostics([...loaded.diagnostics, ...included, ...secretDiags, ...verifySite(loaded.site, loaded.source)]);
   if (hasErrors(diagnostics)) return { ok: false, site: loaded.site, source: loaded.source, diagnostics, nodes: [] };
-  const nodes = buildModels(loaded.site, secrets).map((model) => ({ node: model.node, model, artifacts: renderNode(model), services: nodeServices(model) }));
+  const nodes = buildModels(loaded.site, secrets).map((model) => ({ node: model.node, model, artifacts: renderNode(model), services: nodeServices(model), forwards: forwardFlows(featureModel(model, nat)?.forwards ?? []) }));
   const clashes = pathClashes(nodes, file);
   if (clashes.length) return { ok: false, site: loaded.site, source: loaded.source, diagnostics: sortDiagnostics([...diagnostics, ...clashes]), nodes: [] };
   return { ok: true, site: loaded.site, source: loaded.source, diagnostics, nodes };

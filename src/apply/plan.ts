@@ -15,6 +15,7 @@ import { networkdToIp } from '../targets/networkd-interpreter.js';
 import { Store } from './store.js';
 import { generationState, kairoListing, sysctlEntries, unitSteps } from './transaction.js';
 import { formatServiceAction, type ServiceAction } from './services.js';
+import { flowsOf, removedForwards, type ForwardFlows } from './flows.js';
 import type { Service } from '../features/feature.js';
 import { compareRulesets, routedHostsOf, type ChangeKind, type ItemKind } from './identities.js';
 
@@ -48,6 +49,8 @@ export interface Plan {
   reloads: string[];
   /** The systemctl steps apply will run, in order (none where the target has no systemd). */
   units: ServiceAction[];
+  /** Established connections of removed forwards that apply will end (where conntrack can tell). */
+  flows: { label: string; connections: number }[];
   summary: { add: number; change: number; destroy: number };
 }
 
@@ -194,7 +197,7 @@ function routedHostItems(live: Map<string, FileState>, planned: Artifact[]): Ite
   return out;
 }
 
-export function computePlan(target: Target, rendered: Artifact[], services: Service[] = []): Plan {
+export function computePlan(target: Target, rendered: Artifact[], services: Service[] = [], forwards: ForwardFlows[] = []): Plan {
   const artifacts = rendered.filter((a) => a.install !== false);
   const changes: Change[] = [];
   const store = new Store(target.stateDir);
@@ -299,8 +302,12 @@ export function computePlan(target: Target, rendered: Artifact[], services: Serv
   // Units: from the files on the target (not the last generation's: a hand edit counts) to the plan's.
   const liveFiles: Artifact[] = [...live].map(([path, f]) => ({ path, content: f.content, mode: f.mode, owner: 'live', reload: 'none' }));
   const units = unitSteps(target, { artifacts: liveFiles, services: current.services }, { artifacts, services });
+  const flows = removedForwards(current.forwards ?? [], forwards).flatMap((f) => {
+    const n = flowsOf(target, f)?.length;
+    return n ? [{ label: f.label, connections: n }] : [];
+  });
   const count = (k: ChangeKind) => items.filter((c) => c.kind === k).length;
-  return { items, changes, reloads: [...reloads].filter((r) => r !== 'none').sort(), units, summary: { add: count('+'), change: count('~'), destroy: count('-') } };
+  return { items, changes, reloads: [...reloads].filter((r) => r !== 'none').sort(), units, flows, summary: { add: count('+'), change: count('~'), destroy: count('-') } };
 }
 
 const ORDER: ItemWhat[] = ['forward', 'rule', 'policy', 'set', 'nat', 'ruleset', 'routed host', 'service', 'file', 'nftables', 'sysctl', 'address', 'route'];
@@ -335,7 +342,7 @@ export function formatItems(items: readonly Item[]): string[] {
 }
 
 export function formatPlan(plan: Plan, showDiffs = false): string {
-  if (plan.changes.length === 0 && plan.items.length === 0 && plan.units.length === 0) return 'No changes. The target matches the site.';
+  if (plan.changes.length === 0 && plan.items.length === 0 && plan.units.length === 0 && plan.flows.length === 0) return 'No changes. The target matches the site.';
   const lines: string[] = formatItems(plan.items);
   if (showDiffs) {
     lines.push('', 'Differences, file by file:');
@@ -346,6 +353,7 @@ export function formatPlan(plan: Plan, showDiffs = false): string {
   }
   if (plan.reloads.length) lines.push('', `reload: ${plan.reloads.join(', ')}`);
   if (plan.units.length) lines.push('', 'systemd:', ...plan.units.map((a) => `  ${formatServiceAction(a)}`));
+  if (plan.flows.length) lines.push('', 'connections:', ...plan.flows.map((f) => `  ${f.label} is removed: its ${f.connections} established connection${f.connections === 1 ? '' : 's'} will be ended`));
   lines.push('', `Plan: ${plan.summary.add} to add, ${plan.summary.change} to change, ${plan.summary.destroy} to destroy.`);
   if (!showDiffs && plan.changes.some((c) => c.diff)) lines.push('(--diff shows the differences line by line)');
   return lines.join('\n');

@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameS
 import { join } from 'node:path';
 import type { Artifact } from '../render/artifact.js';
 import type { Service } from '../features/feature.js';
+import type { ForwardFlows } from './flows.js';
 
 export type GenerationStatus = 'applying' | 'applied' | 'pending' | 'confirmed' | 'failed' | 'reverted';
 
@@ -27,6 +28,8 @@ export interface Manifest {
   nftListing?: string;
   /** The units the generation's files install (absent in generations of kairo before 0.2). */
   services?: Service[];
+  /** Its port forwards by identity (absent in generations of kairo before 0.2). */
+  forwards?: ForwardFlows[];
   note?: string;
 }
 

@@ -8,6 +8,7 @@ import { rulesetDelta } from '../render/nft-delta.js';
 import type { Target } from '../targets/types.js';
 import type { Service } from '../features/feature.js';
 import { acquireLock } from './lock.js';
+import { endFlows, removedForwards, type ForwardFlows } from './flows.js';
 import { formatServiceAction, repairActions, serviceActions, type LiveUnit, type ServiceAction } from './services.js';
 import { Store, type Manifest, type Pending } from './store.js';
 
@@ -49,10 +50,12 @@ export interface ApplyResult {
 export interface GenerationState {
   artifacts: Artifact[];
   services: Service[];
+  forwards?: ForwardFlows[];
 }
 
 export function generationState(store: Store, n: number): GenerationState {
-  return { artifacts: store.artifacts(n), services: store.manifest(n)?.services ?? [] };
+  const m = store.manifest(n);
+  return { artifacts: store.artifacts(n), services: m?.services ?? [], forwards: m?.forwards ?? [] };
 }
 
 const nftOf = (arts: Artifact[]) => arts.find((a) => a.path === NFT_PATH)?.content;
@@ -139,6 +142,8 @@ interface PutResult {
   /** Paths written: what health reads back (the others were compared already). */
   written: Set<string>;
   services: ServiceAction[];
+  /** Connections ended, per removed forward (undefined: no conntrack tool here). */
+  flows?: { label: string; ended: number }[];
 }
 
 /** is-enabled and is-active of each unit, in two calls (one line per unit, in order). */
@@ -196,7 +201,7 @@ function putState(target: Target, toGen: GenerationState, fromGen: GenerationSta
   }
   const kept = new Set(to.map((a) => a.path));
   for (const a of from) if (!kept.has(a.path)) target.removeFile(a.path);
-  if (!target.exec) return { nft: 'none', written, services };
+  if (!target.exec) return { nft: 'none', written, services, flows: [] };
 
   const { script, kind } = planned ?? nftScript(to, from, nftMode === 'delta-ok');
   if (script) {
@@ -204,6 +209,8 @@ function putState(target: Target, toGen: GenerationState, fromGen: GenerationSta
     if (r.code !== 0) throw new Error(`nft: ${r.stderr.trim()}`);
   }
   const nft = kind;
+  // The removed forwards' DNAT no longer exists for new connections; end those it made.
+  const flows = endFlows(target, removedForwards(fromGen.forwards ?? [], toGen.forwards ?? []));
 
   if (target.applyNetwork) target.applyNetwork(to, from);
 
@@ -211,7 +218,7 @@ function putState(target: Target, toGen: GenerationState, fromGen: GenerationSta
   for (const [k, v] of Object.entries(sysctlBefore)) if (!want.has(k) && v !== null) want.set(k, v);
   writeSysctl(target, want);
   systemd('after-files');
-  return { nft, written, services };
+  return { nft, written, services, flows };
 }
 
 /** Reads back what was written, checks kernel state; returns the structure listing for the generation's record. */
@@ -295,7 +302,7 @@ export function withLock<T>(target: Target, opts: { waitLockMs?: number; log?: (
   }
 }
 
-export function apply(target: Target, rendered: Artifact[], meta: { site: string; node: string; services?: Service[] }, opts: ApplyOptions = {}): ApplyResult {
+export function apply(target: Target, rendered: Artifact[], meta: { site: string; node: string; services?: Service[]; forwards?: ForwardFlows[] }, opts: ApplyOptions = {}): ApplyResult {
   const artifacts = rendered.filter((a) => a.install !== false);
   const services = meta.services ?? [];
   const log = opts.log ?? (() => {});
@@ -345,8 +352,9 @@ export function apply(target: Target, rendered: Artifact[], meta: { site: string
     lap('checks');
     // 2. The new generation and the journal, then the changes.
     const sysctlBefore = Object.fromEntries(liveSysctl);
-    const gen = store.create(artifacts, { site: meta.site, node: meta.node, sysctlBefore, services });
-    const toGen: GenerationState = { artifacts, services };
+    const forwards = meta.forwards ?? [];
+    const gen = store.create(artifacts, { site: meta.site, node: meta.node, sysctlBefore, services, forwards });
+    const toGen: GenerationState = { artifacts, services, forwards };
     store.setJournal({ from: previous, to: gen.generation, pid: process.pid, started: new Date().toISOString() });
     log(`generation ${gen.generation} (from ${previous})`);
     lap('store the generation');
@@ -358,6 +366,8 @@ export function apply(target: Target, rendered: Artifact[], meta: { site: string
       const { nft, written } = put;
       steps.push(`files written; nftables ${nft}${drift ? ' (live tables had drifted)' : ''}; interfaces; sysctl`);
       for (const a of put.services) steps.push(formatServiceAction(a));
+      for (const f of put.flows ?? []) steps.push(`${f.label} removed: ${f.ended} of its connections ended`);
+      if (!put.flows && removedForwards(beforeGen.forwards ?? [], forwards).length) steps.push('conntrack is not installed: connections of the removed forwards go on until they end');
       if (!target.systemctl && services.length && target.kind === 'host') steps.push(`systemd is not running here: ${services.map((x) => x.unit).join(', ')} written, not enabled or started`);
       lap('files, nftables, interfaces, sysctl, units');
       faultPoint('after-change');
@@ -423,7 +433,7 @@ export function rollback(target: Target, n: number | undefined, opts: ApplyOptio
   const to = n ?? [...store.generations()].reverse().find((g) => g < cur && ['confirmed', 'applied'].includes(store.manifest(g)?.status ?? ''));
   if (!to || !store.manifest(to)) throw new ApplyError(`no generation ${n ?? 'before ' + cur} to roll back to (generations: ${store.generations().join(', ') || 'none'})`, 'check', false);
   const m = store.manifest(to)!;
-  return apply(target, store.artifacts(to), { site: m.site, node: m.node, services: m.services ?? [] }, opts);
+  return apply(target, store.artifacts(to), { site: m.site, node: m.node, services: m.services ?? [], forwards: m.forwards ?? [] }, opts);
 }
 
 export interface StatusReport {

@@ -75,9 +75,9 @@ function report(e: unknown): never {
 
 export function planCommand(file: string, opts: TargetOpts & { json?: boolean; diff?: boolean; detailedExitcode?: boolean }): void {
   const { target, node } = nodeArtifacts(file, opts);
-  const plan = computePlan(target, node.artifacts, node.services);
+  const plan = computePlan(target, node.artifacts, node.services, node.forwards);
   // JSON is complete: the items and summary, and every change with its diff.
-  if (opts.json) console.log(JSON.stringify({ target: target.spec, node: node.node, summary: plan.summary, items: plan.items, changes: plan.changes, reloads: plan.reloads, units: plan.units }, null, 2));
+  if (opts.json) console.log(JSON.stringify({ target: target.spec, node: node.node, summary: plan.summary, items: plan.items, changes: plan.changes, reloads: plan.reloads, units: plan.units, flows: plan.flows }, null, 2));
   else console.log(`${target.spec} (node ${node.node}):\n${formatPlan(plan, opts.diff)}`);
   if (opts.detailedExitcode && plan.changes.length > 0) process.exitCode = 2;
 }
@@ -91,7 +91,7 @@ function parseDuration(s: string): number {
 export function applyCommand(file: string, opts: TargetOpts & { confirm?: string; healthCmd?: string }): void {
   const { result, target, node } = nodeArtifacts(file, opts);
   try {
-    const r = apply(target, node.artifacts, { site: result.site!.name ?? 'site', node: node.node, services: node.services }, {
+    const r = apply(target, node.artifacts, { site: result.site!.name ?? 'site', node: node.node, services: node.services, forwards: node.forwards }, {
       confirmSeconds: opts.confirm ? parseDuration(opts.confirm) : undefined,
       healthCommand: opts.healthCmd ? opts.healthCmd.split(' ').filter(Boolean) : undefined,
       waitLockMs: opts.wait ? parseDuration(opts.wait) * 1000 : 0,
