@@ -71,6 +71,8 @@ function mismatch(x: Match, c: Ctx): string | undefined {
       return pkt.icmpType !== undefined && x.types.includes(pkt.icmpType) ? undefined : `${x.proto} type ${pkt.icmpType ?? '(none)'} not in ${x.types.join(', ')}`;
     case 'hoplimit':
       return flow.family === 6 ? undefined : 'ip6 hoplimit: the packet is IPv4';
+    case 'notTranslated':
+      return flow.dnatted ? 'translated on the way in (port forward or NPTv6)' : undefined;
     case 'forwardTarget': {
       if (!flow.dnatted) return 'ct status dnat: not translated by a port forward';
       if (flow.dport === undefined || familyOf(flow.dst) !== x.family) return `${flow.dst} . ${pkt.proto} is no forward target`;

@@ -67,7 +67,8 @@ test('home-router: conntrack state decides before the zones; new WAN→LAN is dr
   expect(est, { verdict: 'accept', by: 'base: ct state established', hook: 'forward', oif: 'enp2s0' });
   expect(trace(m, 'ppp0', 'tcp', '203.0.113.200', '10.0.0.50', { sport: 443, dport: 40000, state: 'related' }), { verdict: 'accept', by: 'base: ct state related' });
   expect(trace(m, 'ppp0', 'tcp', '203.0.113.200', '10.0.0.50', { sport: 443, dport: 40000, state: 'invalid' }), { verdict: 'drop', by: 'base: ct state invalid' });
-  expect(trace(m, 'ppp0', 'tcp', '203.0.113.200', '10.0.0.50', { dport: 80 }), { verdict: 'drop', by: 'firewall.policies[3]', oif: 'enp2s0' });
+  // Straight to the LAN's private address: ingress filtering behind the masquerade drops it first.
+  expect(trace(m, 'ppp0', 'tcp', '203.0.113.200', '10.0.0.50', { dport: 80 }), { verdict: 'drop', by: 'nat.masquerade[0]', oif: 'enp2s0' });
   // new WAN→router established ssh reply is input
   expect(trace(m, 'ppp0', 'tcp', '198.51.100.7', '10.0.0.1', { sport: 22, dport: 50000, state: 'established' }), { verdict: 'accept', by: 'base: ct state established', hook: 'input' });
 });
@@ -92,8 +93,8 @@ test('cloud-nat-instance: port mapping 10.0.0.1:8001 → 10.0.1.1:80 is accepted
   // another port on the same address is the router's own: wan→router has only ssh, then the drop policy
   expect(trace(m, 'eth0', 'tcp', '198.51.100.7', '10.0.0.1', { dport: 8002 }), { verdict: 'drop', by: 'firewall.policies[2]', hook: 'input' });
   expect(trace(m, 'eth0', 'tcp', '198.51.100.7', '10.0.0.1', { dport: 22 }), { verdict: 'accept', by: 'firewall.rules[0]', name: 'ssh', hook: 'input' });
-  // straight to the private host without DNAT: wan→private is a bare drop policy
-  expect(trace(m, 'eth0', 'tcp', '198.51.100.7', '10.0.1.1', { dport: 80 }), { verdict: 'drop', by: 'firewall.policies[3]', oif: 'eth1' });
+  // straight to the private host without DNAT: the masquerade's ingress filter drops it
+  expect(trace(m, 'eth0', 'tcp', '198.51.100.7', '10.0.1.1', { dport: 80 }), { verdict: 'drop', by: 'nat.masquerade[0]', oif: 'eth1' });
   // udp 8001 is not mapped (the forward is tcp only)
   expect(trace(m, 'eth0', 'udp', '198.51.100.7', '10.0.0.1', { dport: 8001 }), { verdict: 'drop', by: 'firewall.policies[2]', hook: 'input' });
 });
@@ -149,7 +150,7 @@ test('routed-vm-host: the Internet reaches a VM\'s public address through its br
   assert.equal(r.snat, undefined);
   expect(trace(m, 'eth0', 'tcp', '198.51.100.200', '198.51.100.11', { dport: 443 }), { verdict: 'accept', by: 'firewall.rules[3]', oif: 'br11' });
   // a bootstrap (private) address is not in @public: wan→vms drops
-  expect(trace(m, 'eth0', 'tcp', '198.51.100.200', '172.30.116.50', { dport: 80 }), { verdict: 'drop', by: 'firewall.policies[1]', oif: 'br116' });
+  expect(trace(m, 'eth0', 'tcp', '198.51.100.200', '172.30.116.50', { dport: 80 }), { verdict: 'drop', by: 'nat.snat[0]', oif: 'br116' });
   expect(trace(m, 'eth0', 'tcp', '198.51.100.200', '203.0.113.48', { dport: 22 }), { verdict: 'accept', by: 'firewall.rules[0]', name: 'ssh', hook: 'input' });
   expect(trace(m, 'eth0', 'icmp', '198.51.100.200', '203.0.113.48', { icmpType: 'echo-request' }), { verdict: 'accept', by: 'firewall.rules[1]', name: 'ping' });
   // the peer itself is out of the uplink again: wan→wan has no chain
@@ -214,6 +215,24 @@ test('ipoe-ha-pair: VRRP, ICMPv6 and DS-Lite to the router; the family of a rule
   expect(trace(m, 'enp3s0', 'ipip', '2404:8e00::feed:100', '2001:db8:5::3', {}, local), { verdict: 'accept', by: 'base: interfaces.dmz.ds-lite (ipip from the AFTR)', hook: 'input' });
 });
 
+test('NPTv6: the published prefix reaches the inside host; the inside ULA straight from the uplink does not', () => {
+  const m = compile(`version: 1
+interfaces:
+  wan: { device: wan0, zone: wan, ipv6: 2001:db8:1::2/64, gateway6: fe80::1 }
+  lan: { device: lan0, zone: lan, ipv6: fd00:1::1/64 }
+nat:
+  npt: [{ out: wan, inside: fd00:1::/64, outside: 2001:db8:2::/64 }]
+firewall:
+  policies:
+    - { from: lan, to: wan, action: accept }
+  rules:
+    - { name: web, from: wan, to: lan, proto: tcp, port: 443, destination: "fd00:1::10", action: accept }
+`, 'npt.yaml');
+  const via = trace(m, 'wan0', 'tcp', '2001:db8:ffff::7', '2001:db8:2::10', { dport: 443 });
+  expect(via, { verdict: 'accept', by: 'firewall.rules[0]', name: 'web', oif: 'lan0' });
+  expect(trace(m, 'wan0', 'tcp', '2001:db8:ffff::7', 'fd00:1::10', { dport: 443 }), { verdict: 'drop', by: 'nat.npt[0]', oif: 'lan0' });
+});
+
 // --- inline sites
 const SETS = `
 version: 1
@@ -233,7 +252,8 @@ firewall:
     - { name: limited-ping, from: wan, to: router, proto: icmp, icmp-type: echo-request, limit: 5/second, action: accept }
     - { name: no-telnet, from: lan, to: wan, proto: tcp, port: 23, action: reject }
 nat:
-  masquerade: [{ out: wan }]
+  # Only the upper half is masqueraded (and ingress-filtered): the lower half is routed to wan0.
+  masquerade: [{ out: wan, source: 10.0.1.128/25 }]
   forwards:
     - { name: games, from: wan, proto: [tcp, udp], port: "27000-27015", to: 10.0.1.20 }
     - { name: web, from: wan, proto: tcp, port: 8080, to: "10.0.1.10:80" }

@@ -24,7 +24,9 @@ export type Match =
   | { kind: 'hoplimit'; value: number }
   /** `ct status dnat <daddr . l4proto . dport> @set`: a connection a port forward translated to one of its targets. */
   | { kind: 'forwardTarget'; family: Family; set: string; elements: readonly string[] }
-  | { kind: 'tcpSyn' };
+  | { kind: 'tcpSyn' }
+  /** `ct status & dnat == 0`: not translated on the way in (no port forward, no NPTv6). */
+  | { kind: 'notTranslated' };
 
 /** Who decided, in the tracer's words: a config path (and rule name) or a base rule. */
 export interface Decides {

@@ -30,6 +30,9 @@ function matchText(m: Match): string {
       return `ct status dnat ${m.family === 4 ? 'ip' : 'ip6'} daddr . meta l4proto . th dport @${m.set}`;
     case 'tcpSyn':
       return 'tcp flags syn';
+    case 'notTranslated':
+      // Bitwise: `ct status != dnat` would compare the whole status word.
+      return 'ct status & dnat == 0';
   }
 }
 
