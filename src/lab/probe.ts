@@ -6,6 +6,7 @@ import type { LabCheck } from '../features/lab/checks.js';
 import type { LabHost, LabPlan } from './plan.js';
 import { AGENT } from './run.js';
 import type { KernelFeatures } from './features.js';
+import { sourceFor, watch, type Witness } from './witness.js';
 
 export interface CheckResult {
   check: LabCheck;
@@ -97,12 +98,16 @@ export function runCheck(plan: LabPlan, c: LabCheck, features: KernelFeatures): 
   if (!dst) return { check: c, status: 'fail', expected: exp, observed: `cannot resolve '${c.toHost}' (IPv${c.family}) in the lab` };
 
   let o: Observation;
+  // A blocked check needs to see the probe dropped at a router, not just unanswered.
+  const witness = e.kind === 'blocked'
+    ? watch(plan.routers.map((r) => r.ns), { family: c.family, src: sourceFor(from.ns, dst, from.bind), dst, proto: c.proto === 'dns' ? 'udp' : c.proto, port: c.proto === 'dns' ? 53 : c.port })
+    : undefined;
   if (c.proto === 'icmp') {
     const r = run('ping', ['-c', '1', '-W', '1', ...(from.bind ? ['-I', from.bind] : []), dst], { netns: from.ns, timeoutMs: 4000 });
     o = { outcome: r.code === 0 ? 'answer' : 'timeout', server: 'icmp' };
     const answered = r.code === 0;
-    const ok = c.expect.kind === 'blocked' ? !answered : answered;
-    return { check: c, status: ok ? 'pass' : 'fail', expected: exp, observed: `${dst}: ${answered ? 'echo reply' : 'no echo reply'}` };
+    if (witness) return blockedResult(c, exp, `${dst}: ${answered ? 'echo reply' : 'no echo reply'}`, answered, witness());
+    return { check: c, status: answered ? 'pass' : 'fail', expected: exp, observed: `${dst}: ${answered ? 'echo reply' : 'no echo reply'}` };
   }
   if (c.proto === 'dns') {
     const r = run(process.execPath, [AGENT, 'dns', dst, 'www.example.test', c.family === 6 ? 'AAAA' : 'A'], { netns: from.ns, timeoutMs: 5000 });
@@ -116,6 +121,7 @@ export function runCheck(plan: LabPlan, c: LabCheck, features: KernelFeatures): 
   }
   const observed = `${dst}${c.port ? `:${c.port}` : ''}: ${describe(o)}`;
   const answered = o.outcome === 'answer';
+  if (witness) return blockedResult(c, exp, observed, answered, witness());
   let ok: boolean;
   if (e.kind === 'blocked') ok = !answered;
   else if (e.kind === 'allow') ok = answered;
@@ -140,4 +146,13 @@ export function formatTable(results: CheckResult[]): string {
   const widths = head.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => r[i].length))));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
   return [line(head), ...rows.map(line)].join('\n');
+}
+
+/** Blocked means: no answer, the probe reached a router, and the router neither passed it on nor took it in. */
+function blockedResult(c: LabCheck, expected: string, observed: string, answered: boolean, w: Witness): CheckResult {
+  const seen = `${observed}; at the router: ${w.arrived} arrived, ${w.passed} let through`;
+  if (answered) return { check: c, status: 'fail', expected, observed: seen };
+  if (w.arrived === 0) return { check: c, status: 'fail', expected, observed: `${seen}: the probe never reached a router, so nothing was tested` };
+  if (w.passed > 0) return { check: c, status: 'fail', expected, observed: `${seen}: the firewall let it through (what stopped it was behind the router)` };
+  return { check: c, status: 'pass', expected, observed: `${seen}: dropped at the router` };
 }

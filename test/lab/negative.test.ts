@@ -63,3 +63,30 @@ test('lab: a check that needs a kernel feature this machine lacks is skipped wit
     labDown(plan.prefix);
   }
 });
+
+test('lab: a blocked check passes only when its probe was dropped at the router', { skip }, () => {
+  // The ISP has no route to 198.18.0.1: that probe never reaches the router, nothing is tested.
+  // The LAN may go out to the Internet; nothing listens on 9999 there: a reset answers from beyond
+  // the router, which let the probe through.
+  const site = example('home-router', (t) => t.replace('name: home', 'name: blk') +
+    '    - { name: never reaches the router, from: internet, to: "198.18.0.1:80/tcp", expect: blocked }\n' +
+    '    - { name: let through to a closed port, from: lan, to: "internet:9999/tcp", expect: blocked }\n');
+  assert.ok(site.ok, site.diagnostics.map((d) => d.message).join('\n'));
+  const { plan } = upLab(site, () => {});
+  try {
+    const t = testLab(site, plan);
+    const never = t.results.find((x) => x.check.name === 'never reaches the router')!;
+    assert.equal(never.status, 'fail', t.table);
+    assert.match(never.observed, /never reached a router, so nothing was tested/);
+    const through = t.results.find((x) => x.check.name === 'let through to a closed port')!;
+    assert.equal(through.status, 'fail', t.table);
+    assert.match(through.observed, /refused.*the firewall let it through/);
+    // The site's own blocked checks still pass, each dropped at the router.
+    for (const x of t.results.filter((y) => y.check.expect.kind === 'blocked' && !['never reaches the router', 'let through to a closed port'].includes(y.check.name))) {
+      assert.equal(x.status, 'pass', t.table);
+      assert.match(x.observed, /dropped at the router/);
+    }
+  } finally {
+    labDown(plan.prefix);
+  }
+});
