@@ -1,7 +1,7 @@
 // plan, apply, confirm, rollback, status: the transaction commands. Thin: pick the target and the
 // node's artifacts, call src/apply, print.
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileFile, summary } from './io.js';
@@ -12,7 +12,7 @@ import { apply, ApplyError, confirm, rollback, status, withLock } from '../apply
 import { LockBusy } from '../apply/lock.js';
 import { Store } from '../apply/store.js';
 import { labPrefix, type LabPlan } from '../lab/plan.js';
-import { stateDir } from '../lab/run.js';
+import { STATE_ROOT, stateDir } from '../lab/run.js';
 import { hostname } from 'node:os';
 
 interface TargetOpts {
@@ -29,7 +29,11 @@ function fail(msg: string): never {
 /** `lab:NODE` needs the site file (to find its running lab); everything else stands alone. */
 function resolveTarget(spec: string, site?: string): Target {
   if (spec.startsWith('lab:')) {
-    if (!site) fail('a lab target needs the site file');
+    // Without the site file (status, confirm, rollback): the running lab that has this node.
+    // lab:SITE:NODE names the lab outright (names hold no ':').
+    const parts = spec.slice(4).split(':');
+    if (parts.length === 2) [site, spec] = [parts[0], `lab:${parts[1]}`];
+    site ??= runningLabWithNode(spec.slice(4));
     const dir = stateDir(labPrefix(site));
     let plan: LabPlan;
     try {
@@ -45,6 +49,22 @@ function resolveTarget(spec: string, site?: string): Target {
   if (typeof t === 'string') fail(t);
   if (t instanceof NetnsTarget && !existsSync(`/run/netns/${t.netns}`)) fail(`target ${spec}: there is no network namespace '${t.netns}' (ip netns list shows those there are)`);
   return t;
+}
+
+/** The site of the one running lab that has NODE (any node when empty). */
+function runningLabWithNode(node: string): string {
+  const found: string[] = [];
+  for (const d of existsSync(STATE_ROOT) ? readdirSync(STATE_ROOT) : []) {
+    try {
+      const plan = JSON.parse(readFileSync(join(STATE_ROOT, d, 'plan.json'), 'utf8')) as LabPlan;
+      if (!node || plan.routers.some((r) => r.node === node)) found.push(plan.site);
+    } catch {
+      // not a lab's state directory
+    }
+  }
+  if (found.length === 1) return found[0];
+  if (found.length === 0) fail(`no running lab has a node '${node}' (kairo lab up FILE first)`);
+  fail(`several running labs have a node '${node}' (${found.join(', ')}): say which with --target lab:SITE:${node || 'NODE'}`);
 }
 
 function nodeArtifacts(file: string, opts: TargetOpts) {

@@ -46,7 +46,7 @@ program
   .option('--json', 'print the trace as JSON')
   .description('show which rule decides a packet, offline; exit 0 accept, 3 drop or reject')
   .action(traceCommand);
-const targetHelp = 'host (default), lab:NODE (the running lab of the site), netns:NAME:ROOT or dir:PATH';
+const targetHelp = 'host (default), lab:NODE or lab:SITE:NODE (a router of a running lab), netns:NAME:ROOT or dir:PATH';
 program.command('plan').argument('<file>').option('--target <spec>', targetHelp).option('--node <name>')
   .option('--diff', 'after the summary, the differences file by file, line by line').option('--json', 'the summary, the items and every change with its diff, as JSON')
   .option('--detailed-exitcode', 'exit 2 when there are changes')
