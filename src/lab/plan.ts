@@ -8,7 +8,7 @@
 import type { Site } from '../config/schema.js';
 import type { NodeModel, IfaceModel } from '../model/types.js';
 import type { Artifact } from '../render/artifact.js';
-import { contains, nthAddress, overlaps, parseAddress, parseCidr, prefixSize, type Cidr, type Family } from '../lib/ip.js';
+import { compareAddr, contains, nthAddress, overlaps, parseAddress, parseCidr, prefixSize, type Addr, type Cidr, type Family } from '../lib/ip.js';
 import { FEATURES } from '../features/index.js';
 import type { AnyFeature, LabHostContribution, LabRouterContribution } from '../features/feature.js';
 import { featureModel } from '../model/build.js';
@@ -127,31 +127,59 @@ function isUplink(m: NodeModel, i: IfaceModel): boolean {
 
 export { PPP_EMULATION } from '../features/pppoe/index.js';
 
-/** Every prefix the site uses, so lab-chosen addresses never collide with the user's. */
-function usedPrefixes(models: NodeModel[]): Cidr[] {
-  const out: Cidr[] = [];
+/**
+ * Every prefix and range the site uses (interfaces, routes, every element of every set, ranges
+ * too), so lab-chosen addresses never collide with the user's: an "Internet" host inside the
+ * site's own blocklist would make the lab test the blocklist instead of what the check says.
+ */
+function usedPrefixes(models: NodeModel[]): Used {
+  const prefixes: Cidr[] = [];
+  const ranges: [Addr, Addr][] = [];
   for (const m of models) {
     for (const i of m.interfaces) {
-      out.push(...i.ipv4, ...i.ipv6);
+      prefixes.push(...i.ipv4, ...i.ipv6);
       for (const r of i.routes) {
         const c = parseCidr(r.to, true);
-        if (c) out.push(c);
+        if (c) prefixes.push(c);
       }
     }
-    for (const s of featureModel(m, firewall)?.sets ?? []) for (const e of s.elements.slice(0, 1000)) {
-      const c = parseCidr(e, true);
-      if (c) out.push(c);
+    for (const s of featureModel(m, firewall)?.sets ?? []) {
+      for (const e of s.elements) {
+        const dash = e.indexOf('-');
+        if (dash > 0) {
+          const lo = parseAddress(e.slice(0, dash));
+          const hi = parseAddress(e.slice(dash + 1));
+          if (lo && hi) ranges.push([lo.addr, hi.addr]);
+          continue;
+        }
+        const c = parseCidr(e, true);
+        if (c) prefixes.push(c);
+      }
     }
   }
-  return out;
+  return { prefixes, ranges };
 }
 
-function firstFree(candidates: string[], used: Cidr[]): string {
-  for (const c of candidates) {
-    const p = parseCidr(c, true)!;
-    if (!used.some((u) => overlaps(u, p))) return c;
-  }
-  return candidates[candidates.length - 1];
+interface Used {
+  prefixes: Cidr[];
+  ranges: [Addr, Addr][];
+}
+
+function isUsed(p: Cidr, used: Used): boolean {
+  if (used.prefixes.some((u) => overlaps(u, p))) return true;
+  const first = p.addr;
+  const last = nthAddress(p, prefixSize(p) - 1);
+  return used.ranges.some(([lo, hi]) => lo.kind() === first.kind() && compareAddr(lo, last) <= 0 && compareAddr(first, hi) <= 0);
+}
+
+/** A lab that cannot be built here: a missing tool, a kernel feature, a busy name, a site that
+ * leaves the lab no addresses of its own. Not a bug in kairo. */
+export class LabError extends Error {}
+
+/** The first candidate the site does not use; a lab that can find none says so rather than overlap. */
+function firstFree(candidates: string[], used: Used): string {
+  for (const c of candidates) if (!isUsed(parseCidr(c, true)!, used)) return c;
+  throw new LabError(`the site uses every address the lab would give its own hosts (${candidates.join(', ')}); the lab cannot stand in for the Internet without overlapping them`);
 }
 
 /** A host address inside `net` that no router address, target or other lab host takes, from the top. */
@@ -213,8 +241,8 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
   let isp: IspPlan | undefined;
   if (up) {
     const ispNs = `${prefix}-isp`;
-    const internet4 = firstFree(['203.0.113.200', '198.51.100.200', '192.0.2.200'], used);
-    const internet6 = firstFree(['2001:db8:ffff::200', '2001:db8:fffe::200'], used);
+    const internet4 = firstFree(['203.0.113.200', '198.51.100.200', '192.0.2.200', '198.18.200.200', '198.19.200.200', '100.127.200.200'], used);
+    const internet6 = firstFree(['2001:db8:ffff::200', '2001:db8:fffe::200', '2001:db8:fff0::200', '3fff:ffff::200'], used);
     const addrs: string[][] = [];
     const routes: string[][] = [];
     let dhcp4: IspPlan['dhcp4'];

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { must, run } from '../lib/exec.js';
 import { networkdToIp } from '../targets/networkd-interpreter.js';
-import { LAB_PREFIX, type LabPlan } from './plan.js';
+import { LAB_PREFIX, LabError, type LabPlan } from './plan.js';
 import { NFT_PATH, SYSCTL_PATH } from '../render/index.js';
 import { startPrefixDelegation } from './pd.js';
 
@@ -131,8 +131,7 @@ export function labUp(plan: LabPlan, say: Log): void {
   }
 }
 
-/** A lab that cannot be built here: a missing tool, a kernel feature, a busy name. Not a bug in kairo. */
-export class LabError extends Error {}
+export { LabError } from './plan.js';
 
 function buildLab(plan: LabPlan, say: Log): void {
   const t0 = Date.now();
