@@ -77,7 +77,7 @@ export const coreInterfaceKeys = {
   'accept-ra': z
     .boolean()
     .optional()
-    .describe('take router advertisements although forwarding is on (accept_ra=2); on by default for slaac and dhcp'),
+    .describe('take router advertisements although forwarding is on (networkd IPv6AcceptRA=yes); on by default for slaac and dhcp'),
   'rp-filter': z.enum(['strict', 'loose', 'off']).optional(),
   bridge: z.array(deviceName).optional().describe('make this a bridge with these member ports'),
   mtu: z.number().int().min(576).max(65535).optional(),

@@ -119,6 +119,8 @@ export interface NetworkdContribution {
   network?: [string, string | number][];
   /** Whole sections after the address and peer sections, before the routes. */
   sections?: string[];
+  /** What this adds speaks IPv6 on the link (DHCPv6, router advertisements): it needs a link-local address. */
+  ipv6?: boolean;
 }
 
 /**

@@ -15,8 +15,9 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { have, run, type RunResult } from '../lib/exec.js';
+import { linkStates as targetLinkStates, waitLinks as targetWaitLinks, type LinkState, type Networkctl, NETWORKD_BIN } from '../targets/networkd.js';
+export { NETWORKD_BIN };
 
-export const NETWORKD_BIN = '/lib/systemd/systemd-networkd';
 const NETWORK_DIR = '/etc/systemd/network';
 /** Debian's own .network files (80-container-*, 80-6rd-tunnel, 80-vm-vt), hidden unless asked for. */
 const VENDOR_DIRS = ['/usr/lib/systemd/network', '/usr/local/lib/systemd/network'];
@@ -34,6 +35,9 @@ export interface NetworkdOptions {
   /** Keep Debian's vendor .network files visible, as on a real host (default: hidden, so only the
    * given directory decides; they match names like ve-*, vb-*, host0). */
   vendorFiles?: boolean;
+  /** /etc/machine-id as networkd sees it (32 hex digits). networkd derives bridge MACs and the
+   * DHCP client's DUID from it: two lab routers sharing the machine's id would share those too. */
+  machineId?: string;
   /** Bound on networkd and D-Bus answering `networkctl list` (default 5000 ms). */
   readyTimeoutMs?: number;
 }
@@ -54,15 +58,7 @@ export interface RealNetworkd {
   readyMs: number;
 }
 
-export interface LinkState {
-  index: number;
-  name: string;
-  type: string;
-  /** off, no-carrier, dormant, degraded-carrier, carrier, degraded, enslaved, routable */
-  operational: string;
-  /** pending, initialized, configuring, configured, unmanaged, failed, linger */
-  setup: string;
-}
+export type { LinkState } from '../targets/networkd.js';
 
 /** Why real networkd cannot run here, or false. */
 export function networkdUnavailable(): string | false {
@@ -76,7 +72,7 @@ export function networkdUnavailable(): string | false {
 // Runs as the namespace's process: mounts, D-Bus, then exec networkd (same PID as spawned).
 // The directory is bound before /run is covered: it may itself live under /run (the lab's state).
 const INNER = `set -e
-dir=$1; vendor=$2
+dir=$1; vendor=$2; mid=$3
 mount --bind "$dir" ${NETWORK_DIR}
 mount -o remount,bind,ro ${NETWORK_DIR}
 if [ "$vendor" != 1 ]; then
@@ -84,6 +80,7 @@ if [ "$vendor" != 1 ]; then
 fi
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
 mkdir -p /run/dbus /run/systemd
+if [ -n "$mid" ]; then echo "$mid" > /run/machine-id; mount --bind /run/machine-id /etc/machine-id; fi
 mount -o remount,bind,ro /sys   # per mount point: the sysfs ip netns exec mounted stays rw elsewhere
 dbus-daemon --system --fork
 exec ${NETWORKD_BIN}
@@ -135,9 +132,9 @@ export function startNetworkd(opts: NetworkdOptions): RealNetworkd {
   if (run('ip', ['netns', 'exec', opts.ns, 'true']).code !== 0) throw new Error(`networkd-real: no network namespace ${opts.ns}`);
   mkdirSync(dirname(opts.logFile), { recursive: true });
   const fd = openSync(opts.logFile, 'a');
-  const env: NodeJS.ProcessEnv = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', ...(opts.debug ? { SYSTEMD_LOG_LEVEL: 'debug' } : {}) };
+  const env: NodeJS.ProcessEnv = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', SYSTEMD_LOG_TIME: '1', ...(opts.debug ? { SYSTEMD_LOG_LEVEL: 'debug' } : {}) };
   const startedAt = Date.now();
-  const child = spawn('ip', ['netns', 'exec', opts.ns, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', INNER, 'kairo-networkd', configDir, opts.vendorFiles ? '1' : '0'], {
+  const child = spawn('ip', ['netns', 'exec', opts.ns, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', INNER, 'kairo-networkd', configDir, opts.vendorFiles ? '1' : '0', opts.machineId ?? ''], {
     detached: true,
     stdio: ['ignore', fd, fd],
     env,
@@ -191,10 +188,12 @@ export function reloadNetworkd(nd: RealNetworkd): void {
 
 /** Every link as networkd sees it (`networkctl list --json=short`). */
 export function linkStates(nd: RealNetworkd): LinkState[] {
-  const r = networkctl(nd, ['list', '--json=short']);
-  if (r.code !== 0) throw new Error(`networkd-real: networkctl list in ${nd.ns} failed: ${(r.stderr || r.stdout).trim()}`);
-  const j = JSON.parse(r.stdout) as { Interfaces?: { Index: number; Name: string; Type: string; OperationalState: string; AdministrativeState: string }[] };
-  return (j.Interfaces ?? []).map((i) => ({ index: i.Index, name: i.Name, type: i.Type, operational: i.OperationalState, setup: i.AdministrativeState }));
+  return targetLinkStates(ctlOf(nd));
+}
+
+/** networkctl for this networkd, as the targets module takes it. */
+export function ctlOf(nd: RealNetworkd): Networkctl {
+  return (args, timeoutMs) => networkctl(nd, args, timeoutMs);
 }
 
 /** networkd's output so far (the last `lines` lines). */
@@ -211,36 +210,12 @@ export interface WaitResult {
 }
 
 /**
- * Waits (bounded) until each named link is in one of `states` (default: configured). A link
- * that networkd marks "failed" ends the wait at once. The error names each link's state, the
- * `networkctl status` of those not there, and networkd's log.
+ * Waits (bounded) until each named link is in one of `states` (default: configured); see
+ * waitLinks in src/targets/networkd.ts. The error ends with networkd's log.
  */
 export function waitLinks(nd: RealNetworkd, links: string[], opts: { timeoutMs?: number; states?: string[] } = {}): WaitResult {
-  const want = opts.states ?? ['configured'];
-  const t0 = Date.now();
-  const deadline = t0 + (opts.timeoutMs ?? 10_000);
-  for (;;) {
-    let states: LinkState[] = [];
-    let err = '';
-    try {
-      states = linkStates(nd);
-    } catch (e) {
-      err = (e as Error).message;
-    }
-    const of = (l: string) => states.find((s) => s.name === l);
-    if (!err && links.every((l) => want.includes(of(l)?.setup ?? ''))) return { ms: Date.now() - t0, sinceStartMs: Date.now() - nd.startedAt, links: states };
-    const failed = links.filter((l) => of(l)?.setup === 'failed' && !want.includes('failed'));
-    if (failed.length > 0 || Date.now() > deadline || !alive(nd.pid, nd.mountNs)) {
-      const why = failed.length > 0 ? `networkd failed ${failed.join(', ')}` : !alive(nd.pid, nd.mountNs) ? 'systemd-networkd exited' : `timed out after ${opts.timeoutMs ?? 10_000} ms`;
-      const table = links.map((l) => `${l}: ${of(l) ? `${of(l)!.setup} (${of(l)!.operational})` : 'not listed'}`).join(', ');
-      const hint = links.some((l) => of(l)?.setup === 'configuring')
-        ? '\nhint: "configuring" that never ends is usually networkd waiting for a router advertisement (IPv6AcceptRA= defaults to yes on a link that does not forward) or a DHCP lease'
-        : links.some((l) => of(l)?.setup === 'unmanaged') ? '\nhint: "unmanaged": no .network file matched the link (check [Match] Name=)' : '';
-      const status = links.filter((l) => !want.includes(of(l)?.setup ?? '')).map((l) => networkctl(nd, ['status', l]).stdout.trim()).join('\n');
-      throw new Error(`networkd-real: ${nd.ns}: waiting for ${want.join('|')}: ${why}; ${table}${err ? `; ${err}` : ''}${hint}\n${status}\n--- systemd-networkd log ---\n${tail(nd.logFile)}`);
-    }
-    sleep(0.01);
-  }
+  const r = targetWaitLinks(ctlOf(nd), links, { ...opts, alive: () => alive(nd.pid, nd.mountNs), log: () => tail(nd.logFile) });
+  return { ms: r.ms, sinceStartMs: Date.now() - nd.startedAt, links: r.links };
 }
 
 /** Stops networkd (SIGTERM, SIGKILL after the bound) and its D-Bus, by PID. Safe to call twice. */

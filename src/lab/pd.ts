@@ -1,7 +1,7 @@
-// DHCPv6 prefix delegation in the lab: Kea on the ISP side delegates prefixes, dhcpcd in the router
-// namespace stands in for networkd's DHCPv6 client (it asks for the prefix and numbers the LANs
-// with the site's subnet ids), and the rendered follower keeps the firewall's sets current.
-// renumber() makes the ISP hand out a prefix from its other pool, as after a reconnect.
+// DHCPv6 prefix delegation in the lab: Kea on the ISP side delegates prefixes, the router's own
+// systemd-networkd asks for one and numbers the LANs with the site's subnet ids (its rendered
+// [DHCPv6] and [DHCPPrefixDelegation] sections), and the rendered follower keeps the firewall's
+// sets current. renumber() makes the ISP hand out a prefix from its other pool, as after a reconnect.
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { must, run } from '../lib/exec.js';
@@ -9,6 +9,7 @@ import { nthAddress, parseCidr } from '../lib/ip.js';
 import type { LabPlan } from './plan.js';
 import { PD_FOLLOW_PATH } from '../features/prefix-delegation/follower.js';
 import { startIn, waitFor } from './run.js';
+import { networkctlOf, networkdPidIn } from '../targets/networkd.js';
 
 function keaConfig(plan: LabPlan, dir: string, pool: number): string {
   const d = plan.isp!.dhcp6!;
@@ -30,9 +31,10 @@ function keaConfig(plan: LabPlan, dir: string, pool: number): string {
   });
 }
 
-/** The router's address on a device from DHCPv6 (dynamic), or undefined. */
+/** The router's address on a device from DHCPv6 or the delegation (dynamic: it has lifetimes), or
+ * undefined. networkd numbers a delegated LAN by EUI-64 and adds it with a metric (`… metric 256 scope global dynamic`). */
 export function dynamicAddress(ns: string, dev: string): string | undefined {
-  return /inet6 (\S+)\/\d+ scope global dynamic/.exec(run('ip', ['-n', ns, '-6', 'addr', 'show', 'dev', dev]).stdout)?.[1];
+  return /inet6 (\S+)\/\d+ (?:metric \d+ )?scope global dynamic/.exec(run('ip', ['-n', ns, '-6', 'addr', 'show', 'dev', dev]).stdout)?.[1];
 }
 
 function startKea(plan: LabPlan, dir: string, pool: number): void {
@@ -42,18 +44,9 @@ function startKea(plan: LabPlan, dir: string, pool: number): void {
   waitFor('Kea DHCPv6', () => /:547\s/.test(run('ss', ['-Hlun'], { netns: plan.isp!.ns }).stdout), 8000);
 }
 
-function startDhcpcd(plan: LabPlan, dir: string): void {
-  for (const r of plan.routers.filter((x) => x.dhcp6)) {
-    const d = r.dhcp6!;
-    const conf = join(dir, `dhcpcd-${r.node}.conf`);
-    const noop = join(dir, 'dhcpcd-hook.sh');
-    writeFileSync(noop, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
-    // Only DHCPv6 on the uplink; never the system's hooks (they would write the host's resolv.conf).
-    writeFileSync(conf, `noipv4\nipv6only\nnoipv6rs\nscript ${noop}\nduid\ninterface ${d.uplink}\n  ipv6rs\n  ia_na 1\n  ia_pd 2/::/${d.length} ${d.lans.map((l) => `${l.dev}/${l.subnet}/64`).join(' ')}\n`);
-    run('rm', ['-f', `/run/dhcpcd/${d.uplink}.pid`]);
-    startIn(r.ns, join(dir, 'logs', `dhcpcd-${r.node}.log`), 'dhcpcd', ['-f', conf, '-B', d.uplink]);
-    for (const l of d.lans) waitFor(`a delegated prefix on ${r.node}:${l.dev}`, () => Boolean(dynamicAddress(r.ns, l.dev)), 15000);
-  }
+/** Waits for networkd to number every delegated LAN (its address there is the dynamic one). */
+function waitDelegated(plan: LabPlan, what: (ns: string, dev: string) => boolean, label: string): void {
+  for (const r of plan.routers.filter((x) => x.dhcp6)) for (const l of r.dhcp6!.lans) waitFor(`${label} on ${r.node}:${l.dev}`, () => what(r.ns, l.dev), 15000);
 }
 
 /** ISP route to the delegated pool, and LAN clients numbered from their link's prefix. */
@@ -75,27 +68,39 @@ function afterDelegation(plan: LabPlan, pool: number): string[] {
   return prefixes;
 }
 
-export function startPrefixDelegation(plan: LabPlan, dir: string, log: (s: string) => void): void {
+/** Kea on the ISP side, before the routers' networkd asks it. */
+export function startPdServer(plan: LabPlan, dir: string): void {
+  if (plan.isp?.dhcp6 && plan.routers.some((r) => r.dhcp6)) startKea(plan, dir, 0);
+}
+
+/** Once networkd has the delegation: the ISP's route to it, the LAN clients' addresses, the follower. */
+export function followDelegation(plan: LabPlan, dir: string, log: (s: string) => void): void {
   if (!plan.isp?.dhcp6 || !plan.routers.some((r) => r.dhcp6)) return;
-  startKea(plan, dir, 0);
-  startDhcpcd(plan, dir);
+  waitDelegated(plan, (ns, dev) => Boolean(dynamicAddress(ns, dev)), 'a delegated prefix');
   const prefixes = afterDelegation(plan, 0);
   for (const r of plan.routers.filter((x) => x.dhcp6)) {
     startIn(r.ns, join(dir, 'logs', `pd-follow-${r.node}.log`), 'env', [`KAIRO_PD_STATE=${join(dir, 'pd', r.node)}`, 'sh', join(dir, r.node, PD_FOLLOW_PATH)]);
   }
-  log(`DHCPv6-PD: Kea delegated from ${plan.isp.dhcp6.pdPools[0]}; LAN prefixes ${prefixes.join(', ')}; the rendered follower keeps the firewall's sets current`);
+  log(`DHCPv6-PD: Kea delegated from ${plan.isp.dhcp6.pdPools[0]} to networkd; LAN prefixes ${prefixes.join(', ')}; the rendered follower keeps the firewall's sets current`);
 }
 
-/** The ISP delegates from its other pool (a reconnect): kill Kea and the client, start both again. */
+/**
+ * The ISP delegates from its other pool, as after a reconnect: Kea starts again with the other
+ * pool, and `networkctl reconfigure` of the uplink makes networkd drop its lease and solicit anew.
+ */
 export function renumber(plan: LabPlan, dir: string): string[] {
-  for (const ns of [plan.isp!.ns, ...plan.routers.filter((x) => x.dhcp6).map((x) => x.ns)]) {
-    for (const pid of run('ip', ['netns', 'pids', ns]).stdout.split(/\s+/).filter(Boolean)) {
-      const cmd = run('cat', [`/proc/${pid}/cmdline`]).stdout;
-      if (/kea-dhcp6|dhcpcd/.test(cmd)) run('kill', ['-TERM', pid]);
-    }
+  for (const pid of run('ip', ['netns', 'pids', plan.isp!.ns]).stdout.split(/\s+/).filter(Boolean)) {
+    if (/kea-dhcp6/.test(run('cat', [`/proc/${pid}/cmdline`]).stdout)) run('kill', ['-TERM', pid]);
   }
-  for (const r of plan.routers.filter((x) => x.dhcp6)) for (const l of r.dhcp6!.lans) waitFor(`the old prefix to go from ${l.dev}`, () => !dynamicAddress(r.ns, l.dev), 8000);
+  waitFor('Kea to stop', () => !/:547\s/.test(run('ss', ['-Hlun'], { netns: plan.isp!.ns }).stdout), 8000);
+  const old = new Map(plan.routers.filter((x) => x.dhcp6).flatMap((r) => r.dhcp6!.lans.map((l) => [`${r.ns} ${l.dev}`, dynamicAddress(r.ns, l.dev)])));
   startKea(plan, dir, 1);
-  startDhcpcd(plan, dir);
+  for (const r of plan.routers.filter((x) => x.dhcp6)) {
+    const pid = networkdPidIn(r.ns);
+    if (!pid) throw new Error(`lab: no systemd-networkd in ${r.ns}`);
+    const res = networkctlOf(pid)(['reconfigure', r.dhcp6!.uplink]);
+    if (res.code !== 0) throw new Error(`lab: networkctl reconfigure ${r.dhcp6!.uplink}: ${res.stderr.trim()}`);
+  }
+  waitDelegated(plan, (ns, dev) => { const a = dynamicAddress(ns, dev); return Boolean(a) && a !== old.get(`${ns} ${dev}`); }, 'the new prefix');
   return afterDelegation(plan, 1);
 }

@@ -1,14 +1,17 @@
 // Brings a LabPlan to life in network namespaces and tears it down. The only lab code that touches
 // the system; it never changes the root namespace (veths are created inside namespaces).
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { must, run } from '../lib/exec.js';
-import { networkdToIp } from '../targets/networkd-interpreter.js';
+import { managedLinks } from '../targets/networkd.js';
+import { startNetworkd, waitConfigured, type RealNetworkd } from './networkd-real.js';
 import { LAB_PREFIX, LabError, type LabPlan } from './plan.js';
 import { NFT_PATH, SYSCTL_PATH } from '../render/index.js';
-import { startPrefixDelegation } from './pd.js';
+import { NETWORKD_DIR } from '../features/interfaces/networkd.js';
+import { startPdServer, followDelegation } from './pd.js';
 
 export const STATE_ROOT = '/run/kairo-lab';
 export const AGENT = join(dirname(fileURLToPath(import.meta.url)), 'agent.mjs');
@@ -84,24 +87,19 @@ export function labDownAll(): string[] {
   return names;
 }
 
-const UDHCPC_SCRIPT = `#!/bin/sh
-# kairo lab: apply a DHCPv4 lease inside the namespace only (never /etc/resolv.conf).
-case "$1" in
-  bound|renew)
-    ip addr flush dev "$interface" scope global
-    ip addr add "$ip/\${mask:-24}" dev "$interface"
-    [ -n "$router" ] && ip route replace default via "\${router%% *}" dev "$interface"
-    ;;
-  deconfig) ip addr flush dev "$interface" scope global ;;
-esac
-exit 0
-`;
-
-function baseNamespace(ns: string, forwarding: boolean): void {
+/** A namespace with loopback up. Only lab plumbing (fabric, ISP, clients) turns DAD off: both
+ * ends are the lab's own, and their IPv6 addresses are added `nodad` anyway. Routers keep the
+ * kernel's DAD, as on a host: networkd waits for it before it calls a link configured. */
+function baseNamespace(ns: string, opts: { forwarding?: boolean; dad?: boolean } = {}): void {
   must('ip', ['netns', 'add', ns]);
-  // The lab owns both ends of every link: duplicate address detection only adds delay.
-  must('sysctl', ['-q', '-w', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0', ...(forwarding ? ['net.ipv6.conf.all.forwarding=1', 'net.ipv4.ip_forward=1'] : [])], { netns: ns });
+  const keys = [...(opts.dad ? [] : ['net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']), ...(opts.forwarding ? ['net.ipv6.conf.all.forwarding=1', 'net.ipv4.ip_forward=1'] : [])];
+  if (keys.length) must('sysctl', ['-q', '-w', ...keys], { netns: ns });
   ipn(ns, 'link', 'set', 'lo', 'up');
+}
+
+/** A machine-id of the router's own (networkd derives bridge MACs and DHCP DUIDs from it), stable per site and node. */
+function machineIdOf(prefix: string, node: string): string {
+  return createHash('sha256').update(`kairo-lab ${prefix} ${node}`).digest('hex').slice(0, 32);
 }
 
 export function waitFor(what: string, ok: () => boolean, ms: number): void {
@@ -144,9 +142,9 @@ function buildLab(plan: LabPlan, say: Log): void {
   mkdirSync(logs, { recursive: true });
 
   log(`namespaces: ${1 + plan.routers.length + plan.hosts.length} (${plan.prefix}-*)`);
-  baseNamespace(plan.fabric, false);
-  for (const r of plan.routers) baseNamespace(r.ns, false);
-  for (const h of plan.hosts) baseNamespace(h.ns, h.role === 'isp');
+  baseNamespace(plan.fabric);
+  for (const r of plan.routers) baseNamespace(r.ns, { dad: true });
+  for (const h of plan.hosts) baseNamespace(h.ns, { forwarding: h.role === 'isp' });
 
   // Links: one bridge per segment in the fabric namespace (a switch), unless hosts plug into a router's own bridge.
   const switchOf = new Map(plan.segments.map((s, i) => [s, `s${i}`]));
@@ -162,45 +160,36 @@ function buildLab(plan: LabPlan, say: Log): void {
     ipn(plan.fabric, 'link', 'set', p, 'up');
   };
 
-  log(`routers: ${plan.routers.map((r) => r.node).join(', ')}: links, then the rendered networkd files`);
+  // Routers, as a host boots: the files in place, the ruleset loaded before the network comes up.
+  log(`routers: ${plan.routers.map((r) => r.node).join(', ')}: rendered files, links, ruleset`);
   for (const r of plan.routers) {
     const root = join(dir, r.node);
     for (const a of r.artifacts) {
       const target = join(root, a.path);
-      mkdirSync(dirname(target), { recursive: true });
+      mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
       writeFileSync(target, a.content, { mode: a.mode });
     }
     for (const l of r.links) toSwitch(r.ns, l.dev, l.segment);
     for (const cmd of r.preLinks) ipn(r.ns, ...cmd);
-    const nd = networkdToIp(r.artifacts);
-    for (const br of nd.bridges) ipn(r.ns, 'link', 'add', br, 'type', 'bridge');
-    // Hosts that plug straight into this router's bridges (bridges without declared ports).
-    for (const h of plan.hosts.filter((x) => x.link.routerBridge?.ns === r.ns)) {
-      const rb = h.link.routerBridge!;
-      ipn(r.ns, 'link', 'add', rb.port, 'type', 'veth', 'peer', 'name', h.link.dev, 'netns', h.ns);
-      ipn(r.ns, 'link', 'set', rb.port, 'master', rb.bridge);
-      ipn(r.ns, 'link', 'set', rb.port, 'up');
-    }
-    for (const cmd of nd.commands) ipn(r.ns, ...cmd);
-    for (const note of r.notes) log(note);
-    for (const cmd of r.emulate) ipn(r.ns, ...cmd);
-    // sysctl before anything listens to RAs (accept_ra=2 must be in place when they arrive).
-    must('sysctl', ['-q', '-p', join(root, SYSCTL_PATH)], { netns: r.ns });
     const nft = run('nft', ['-f', join(root, NFT_PATH)], { netns: r.ns });
     if (nft.code !== 0) throw new Error(`lab: nft rejected the ruleset of ${r.node}: ${nft.stderr.trim()}`);
   }
 
   log(`hosts: ${plan.hosts.map((h) => h.label).join('; ')}`);
   for (const h of plan.hosts) {
-    if (!h.link.routerBridge) toSwitch(h.ns, h.link.dev, h.link.segment);
+    // A host on a router's own bridge: its port waits in the router namespace until networkd made the bridge.
+    if (h.link.routerBridge) ipn(h.link.routerBridge.ns, 'link', 'add', h.link.routerBridge.port, 'type', 'veth', 'peer', 'name', h.link.dev, 'netns', h.ns);
+    else toSwitch(h.ns, h.link.dev, h.link.segment);
     ipn(h.ns, 'link', 'set', h.link.dev, 'up');
     for (const a of h.addrs) ipn(h.ns, 'addr', 'add', ...a.slice(0, 1), ...a.slice(1), 'dev', h.link.dev);
     for (const rt of h.routes) ipn(h.ns, 'route', 'add', ...rt, ...(rt.includes('dev') ? [] : ['dev', h.link.dev]));
   }
 
+  // The ISP's servers before the routers' networkd asks them (a DHCP or RA client that finds no
+  // server backs off for seconds).
   const isp = plan.isp;
   if (isp) {
-    log(`ISP: internet hosts ${isp.internet4} and ${isp.internet6}${isp.dhcp4 ? ', DHCPv4' : ''}${isp.ra ? `, router advertisements${isp.ra.prefix ? ` of ${isp.ra.prefix}` : ''}` : ''}, DNS`);
+    log(`ISP: internet hosts ${isp.internet4} and ${isp.internet6}${isp.dhcp4 ? ', DHCPv4' : ''}${isp.ra ? `, router advertisements${isp.ra.prefix ? ` of ${isp.ra.prefix}` : ''}` : ''}${isp.dhcp6 ? ', DHCPv6-PD (Kea)' : ''}, DNS`);
     ipn(isp.ns, 'addr', 'add', `${isp.internet4}/32`, 'dev', 'lo');
     ipn(isp.ns, 'addr', 'add', `${isp.internet6}/128`, 'dev', 'lo', 'nodad');
     const dns = ['--conf-file=/dev/null', '--no-resolv', '--no-hosts', '--bind-interfaces', `--listen-address=${isp.internet4}`, `--listen-address=${isp.internet6}`,
@@ -219,19 +208,36 @@ function buildLab(plan: LabPlan, say: Log): void {
       writeFileSync(conf, `interface ${isp.dev} {\n  AdvSendAdvert on;\n  MinRtrAdvInterval 3;\n  MaxRtrAdvInterval 10;${managed}${prefix}\n};\n`);
       must('radvd', ['-C', conf, '-p', join(dir, 'radvd.pid'), '-m', 'logfile', '-l', join(logs, 'radvd.log')], { netns: isp.ns });
     }
+    startPdServer(plan, dir);
   }
 
-  // DHCPv4 on router uplinks, from the networkd files' DHCP=ipv4.
-  for (const r of plan.routers) {
-    for (const dev of networkdToIp(r.artifacts).dhcp4) {
-      const script = join(dir, 'udhcpc.sh');
-      writeFileSync(script, UDHCPC_SCRIPT);
-      chmodSync(script, 0o755);
-      log(`${r.node}: DHCPv4 client on ${dev}`);
-      const res = run('udhcpc', ['-i', dev, '-s', script, '-q', '-f', '-n', '-t', '6', '-T', '1', '-A', '1'], { netns: r.ns, timeoutMs: 15000 });
-      if (res.code !== 0) throw new Error(`lab: no DHCPv4 lease on ${r.node}:${dev}: ${res.stderr.trim() || res.stdout.trim()}`);
+  // Debian's systemd-networkd in every router namespace on the rendered directory (DHCPv4,
+  // router advertisements and DHCPv6-PD are its own clients), all at once, then wait for each.
+  log(`routers: systemd-networkd on the rendered files`);
+  const networkds: [LabPlan['routers'][number], RealNetworkd][] = plan.routers.map((r) => [r, startNetworkd({
+    ns: r.ns, configDir: join(dir, r.node, NETWORKD_DIR), logFile: join(logs, `networkd-${r.node}.log`), machineId: machineIdOf(plan.prefix, r.node),
+    debug: process.env.KAIRO_NETWORKD_DEBUG === '1', // its log says why a link waits
+  })]);
+  for (const [r, nd] of networkds) {
+    const bridged = plan.hosts.filter((x) => x.link.routerBridge?.ns === r.ns);
+    if (bridged.length > 0) {
+      // The bridges are networkd's (from the .netdev files): plug the hosts' ports in once they
+      // exist. Not once configured: an IPv6 address on a bridge without ports never gets past
+      // duplicate address detection (no carrier), so networkd waits for a port too.
+      for (const br of new Set(bridged.map((h) => h.link.routerBridge!.bridge))) waitFor(`networkd to create bridge ${br} in ${r.ns}`, () => run('ip', ['-n', r.ns, 'link', 'show', br]).code === 0, 10_000);
+      for (const h of bridged) {
+        ipn(r.ns, 'link', 'set', h.link.routerBridge!.port, 'master', h.link.routerBridge!.bridge);
+        ipn(r.ns, 'link', 'set', h.link.routerBridge!.port, 'up');
+      }
     }
+    const w = waitConfigured(nd, managedLinks(r.artifacts), 20_000);
+    log(`${r.node}: networkd configured ${managedLinks(r.artifacts).join(', ')} (${w.sinceStartMs} ms after its start)`);
+    for (const note of r.notes) log(note);
+    for (const cmd of r.emulate) ipn(r.ns, ...cmd);
+    // Forwarding (and the rest of the sysctl file) after the ruleset, as kairo-boot does.
+    must('sysctl', ['-q', '-p', join(dir, r.node, SYSCTL_PATH)], { netns: r.ns });
   }
+
   // With a dynamic uplink the ISP learns the router's address only now. Route the inside prefixes
   // to it anyway: a neighbour on the ISP's link can always try, and the firewall must stop it.
   if (isp?.dhcp4 && plan.insideRoutes4.length > 0) {
@@ -241,7 +247,7 @@ function buildLab(plan: LabPlan, say: Log): void {
     if (leased) for (const net of plan.insideRoutes4) ipn(isp.ns, 'route', 'add', net, 'via', leased);
   }
 
-  startPrefixDelegation(plan, dir, log);
+  followDelegation(plan, dir, log);
   writeFileSync(join(dir, 'plan.json'), JSON.stringify(plan, null, 2));
 
   log('servers: traffic agents on targets, VMs, clients, ISP and the router\'s open ports');

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Artifact } from '../render/artifact.js';
 import { run, type RunResult } from '../lib/exec.js';
-import { networkdDiff } from './networkd-interpreter.js';
+import { applyNetworkd, hostNetworkctl, networkctlOf, networkdChanged, networkdPidIn } from './networkd.js';
 import { readRooted, removeRooted, rooted, writeRooted } from './files.js';
 import type { Target } from './types.js';
 
@@ -54,18 +54,17 @@ export class NetnsTarget extends FileTarget implements Target {
   exec(cmd: string, args: string[], input?: string): RunResult {
     return run(cmd, args, { netns: this.netns, input, timeoutMs: 120_000 });
   }
-  /** No networkd in a namespace: the lab's interpreter turns the file difference into ip commands. */
+  /**
+   * As on a host: networkctl reload of the systemd-networkd running in the namespace (the lab runs
+   * Debian's own, one per router). Then waits until every link the files manage is configured:
+   * in a lab every link has its peer, so anything else (a typo'd device, a lease that never
+   * comes) is a failure for apply to revert, not a state to leave.
+   */
   applyNetwork(after: Artifact[], before: Artifact[]): void {
-    // One `ip -batch` for the deletions (which may find nothing to delete: -force goes on) and one
-    // for the rest (which stops at, and reports, the first failure).
-    const cmds = networkdDiff(before, after);
-    const dels = cmds.filter((c) => c[0] === '-').map((c) => c.slice(1).join(' '));
-    const rest = cmds.filter((c) => c[0] !== '-').map((c) => c.join(' '));
-    if (dels.length) this.exec('ip', ['-force', '-batch', '-'], dels.join('\n') + '\n');
-    if (rest.length) {
-      const r = this.exec('ip', ['-batch', '-'], rest.join('\n') + '\n');
-      if (r.code !== 0) throw new Error(`ip: ${r.stderr.trim()}`);
-    }
+    if (!networkdChanged(before, after)) return;
+    const pid = networkdPidIn(this.netns);
+    if (!pid) throw new Error(`systemd-networkd is not running in ${this.netns}: the network files were written but cannot be applied`);
+    applyNetworkd(networkctlOf(pid), after, before, { timeoutMs: 15_000, missingMs: 2000, alive: () => existsSync(`/proc/${pid}`) });
   }
 }
 
@@ -83,12 +82,7 @@ export class HostTarget extends FileTarget implements Target {
     return run(cmd, args, { input, timeoutMs: 120_000 });
   }
   applyNetwork(after: Artifact[], before: Artifact[]): void {
-    const changed = after.filter((a) => a.reload === 'networkd' && !before.some((b) => b.path === a.path && b.content === a.content));
-    const removed = before.filter((b) => b.reload === 'networkd' && !after.some((a) => a.path === b.path));
-    if (changed.length + removed.length === 0) return;
-    if (run('networkctl', ['--no-pager', 'list']).code !== 0) throw new Error('systemd-networkd is not running: the network files were written but cannot be applied');
-    const r = run('networkctl', ['reload']);
-    if (r.code !== 0) throw new Error(`networkctl reload: ${r.stderr.trim()}`);
+    applyNetworkd(hostNetworkctl, after, before);
   }
 }
 

@@ -1,6 +1,7 @@
-// The networkd interpreter without a kernel: the `ip` commands the lab runs for kairo's networkd
-// files (networkdToIp), and the commands that take a namespace from one set of files to the next
-// (networkdDiff, used by apply on lab and netns targets). The lab tests run these on the kernel.
+// kairo's networkd files without a kernel: what the reader takes from them (networkdToIp: plan's
+// comparison with the kernel, and the lab's stand-in guests, which are configured from their file
+// rather than booted), and the networkctl steps an apply takes (applyNetworkd, for the host and
+// for a lab namespace running real networkd; test/lab/networkd-apply.test.ts runs them for real).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -8,7 +9,8 @@ import { join } from 'node:path';
 import { compileSite } from '../../src/pipeline.js';
 import { fileReaderBeside } from '../../src/config/files.js';
 import type { Artifact } from '../../src/render/artifact.js';
-import { networkdDiff, networkdToIp, parseIni } from '../../src/targets/networkd-interpreter.js';
+import { networkdToIp, parseIni } from '../../src/targets/networkd-interpreter.js';
+import { applyNetworkd, managedLinks, staleNetdevs } from '../../src/targets/networkd.js';
 
 const examples = join(import.meta.dirname, '..', '..', 'examples');
 
@@ -29,7 +31,7 @@ test('networkd: the ini reader keeps sections and repeated keys in order, skips 
   ]);
 });
 
-test('networkd: every key kairo renders becomes an ip command, bridges first and routes last', () => {
+test('networkd: every address and route key kairo renders is read, routes last', () => {
   const plan = networkdToIp([
     network('eth0', '[Link]\nMTUBytes=1492\n\n[Network]\nIPv6AcceptRA=yes\nDHCP=ipv4\nAddress=fd00::1/64\nGateway=192.0.2.1\n\n[Route]\nDestination=198.51.100.0/24\nGateway=192.0.2.254\nMetric=50\n'),
     network('br0', '[Network]\nConfigureWithoutCarrier=yes\nAddress=10.0.0.1/24\n\n[Route]\nDestination=198.51.100.11/32\nScope=link\n'),
@@ -38,9 +40,6 @@ test('networkd: every key kairo renders becomes an ip command, bridges first and
     bridge('br0'),
     file('kairo.nft', '[Match]\nName=ignored\n', 'nftables'),
   ]);
-  assert.deepEqual(plan.bridges, ['br0']);
-  assert.deepEqual(plan.dhcp4, ['eth0']);
-  assert.deepEqual(plan.acceptRa, ['eth0']);
   // Files in path order (as networkd reads them): br0, eth0, ens3, wan.
   assert.deepEqual(plan.commands, [
     ['link', 'set', 'br0', 'up'],
@@ -59,22 +58,18 @@ test('networkd: every key kairo renders becomes an ip command, bridges first and
   ]);
 });
 
-test('networkd: DHCP=yes asks for DHCPv4 too; a file without [Match] Name is skipped', () => {
-  const plan = networkdToIp([network('eth0', '[Network]\nDHCP=yes\n'), network('eth1', '[Network]\nDHCP=ipv6\n'), file('50-x.network', '[Network]\nAddress=10.9.9.9/24\n')]);
-  assert.deepEqual(plan.dhcp4, ['eth0']);
-  assert.deepEqual(plan.commands, [['link', 'set', 'eth0', 'up'], ['link', 'set', 'eth1', 'up']]);
+test('networkd: a file without [Match] Name is skipped', () => {
+  const plan = networkdToIp([network('eth0', '[Network]\nDHCP=yes\n'), file('50-x.network', '[Network]\nAddress=10.9.9.9/24\n')]);
+  assert.deepEqual(plan.commands, [['link', 'set', 'eth0', 'up']]);
 });
 
 test('networkd: the examples\' files, as the lab reads them', () => {
   const vm = networkdToIp(exampleArtifacts('routed-vm-host'));
-  assert.ok(vm.bridges.includes('br11') && vm.bridges.includes('br119'), vm.bridges.join(' '));
   assert.ok(vm.commands.some((c) => c.join(' ') === 'addr add 203.0.113.48/32 peer 203.0.113.1/32 dev eth0'));
   assert.ok(vm.commands.some((c) => c.join(' ') === 'route add 198.51.100.11/32 dev br11 scope link'));
   const firstRoute = vm.commands.findIndex((c) => c[0] === 'route');
   assert.ok(vm.commands.slice(firstRoute).every((c) => c[0] === 'route'), 'routes after every address');
   const cloud = networkdToIp(exampleArtifacts('cloud-nat-instance'));
-  assert.deepEqual(cloud.acceptRa, ['eth0']);
-  assert.deepEqual(cloud.dhcp4, []);
   assert.ok(cloud.commands.some((c) => c.join(' ') === 'route add default via 10.0.0.254 dev eth0'));
 });
 
@@ -84,63 +79,42 @@ const before = [
   network('eth0', '[Network]\nAddress=192.0.2.2/24\nGateway=192.0.2.1\n'),
 ];
 
-test('networkd diff: the same files give no commands', () => {
-  assert.deepEqual(networkdDiff(before, before), []);
-  const vm = exampleArtifacts('routed-vm-host');
-  assert.deepEqual(networkdDiff(vm, vm), []);
-});
-
-test('networkd diff: from nothing, everything is added idempotently (replace), routes after addresses', () => {
-  assert.deepEqual(networkdDiff([], before), [
-    ['link', 'add', 'br0', 'type', 'bridge'],
-    ['link', 'set', 'br0', 'up'],
-    ['addr', 'replace', '10.0.0.1/24', 'dev', 'br0'],
-    ['addr', 'replace', 'fd00::1/64', 'dev', 'br0', 'nodad'],
-    ['link', 'set', 'eth0', 'up'],
-    ['addr', 'replace', '192.0.2.2/24', 'dev', 'eth0'],
-    ['route', 'replace', '198.51.100.11/32', 'dev', 'br0', 'scope', 'link'],
-    ['route', 'replace', 'default', 'via', '192.0.2.1', 'dev', 'eth0'],
-  ]);
-});
-
-test('networkd diff: only what changed; removals first and tolerant ("-"), without nodad', () => {
-  const after = [
-    bridge('br0'),
-    network('br0', '[Network]\nAddress=10.0.0.1/24\nAddress=fd00::2/64\n\n[Route]\nDestination=198.51.100.11/32\nScope=link\n'),
-    network('eth0', '[Link]\nMTUBytes=1460\n\n[Network]\nAddress=192.0.2.2/24\nGateway=192.0.2.254\n'),
-  ];
-  assert.deepEqual(networkdDiff(before, after), [
-    ['-', 'addr', 'del', 'fd00::1/64', 'dev', 'br0'],
-    ['-', 'route', 'del', 'default', 'via', '192.0.2.1', 'dev', 'eth0'],
-    ['addr', 'replace', 'fd00::2/64', 'dev', 'br0', 'nodad'],
-    ['link', 'set', 'eth0', 'mtu', '1460'],
-    ['route', 'replace', 'default', 'via', '192.0.2.254', 'dev', 'eth0'],
-  ]);
-});
-
-test('networkd diff: a device and its bridge that go are emptied, and the bridge deleted last; a new port joins its bridge', () => {
-  const after = [bridge('br1'), network('br1', '[Network]\nAddress=10.1.0.1/24\n'), network('ens4', '[Network]\nBridge=br1\n'), before[2]];
-  assert.deepEqual(networkdDiff(before, after), [
-    ['-', 'route', 'del', '198.51.100.11/32', 'dev', 'br0', 'scope', 'link'],
-    ['-', 'addr', 'del', '10.0.0.1/24', 'dev', 'br0'],
-    ['-', 'addr', 'del', 'fd00::1/64', 'dev', 'br0'],
-    ['link', 'add', 'br1', 'type', 'bridge'],
-    ['link', 'set', 'br1', 'up'],
-    ['addr', 'replace', '10.1.0.1/24', 'dev', 'br1'],
-    ['link', 'set', 'ens4', 'master', 'br1'],
-    ['link', 'set', 'ens4', 'up'],
-    ['-', 'link', 'del', 'br0'],
-  ]);
-});
-
-test('networkd diff: an example edited as a user would: the new address of one bridge is the only change', () => {
-  const text = readFileSync(join(examples, 'routed-vm-host.yaml'), 'utf8');
-  const compile = (t: string) => {
-    const r = compileSite(t, 'routed-vm-host.yaml', { readFile: fileReaderBeside(join(examples, 'routed-vm-host.yaml')) });
-    assert.ok(r.ok, r.diagnostics.map((d) => d.message).join('\n'));
-    return r.nodes[0].artifacts;
+/** networkctl as a recording stand-in: every call, answered as networkd answers. */
+function recorder(states: Record<string, string> = {}) {
+  const calls: string[] = [];
+  const ctl = (args: string[]) => {
+    calls.push(args.join(' '));
+    const list = { Interfaces: Object.entries(states).map(([Name, s], i) => ({ Index: i + 1, Name, Type: 'ether', OperationalState: 'routable', AdministrativeState: s })) };
+    return { code: 0, stdout: args[0] === 'list' ? JSON.stringify(list) : '', stderr: '' };
   };
-  const a = compile(text);
-  const b = compile(text.replace('172.30.11.1/24', '172.30.11.254/24'));
-  assert.deepEqual(networkdDiff(a, b), [['-', 'addr', 'del', '172.30.11.1/24', 'dev', 'br11'], ['addr', 'replace', '172.30.11.254/24', 'dev', 'br11']]);
+  return { calls, ctl };
+}
+
+test('networkd apply: the same files: networkctl is not even asked', () => {
+  const r = recorder();
+  applyNetworkd(r.ctl, before, before);
+  assert.deepEqual(r.calls, []);
+});
+
+test('networkd apply: a removed or changed .netdev is deleted before the reload (networkd never removes or rebuilds one itself)', () => {
+  const after = [bridge('br1'), network('br1', '[Network]\nAddress=10.1.0.1/24\n'), before[2]];
+  assert.deepEqual(staleNetdevs(before, after), ['br0']);
+  const changed = [{ ...bridge('br0'), content: '[NetDev]\nName=br0\nKind=bridge\n\n[Bridge]\nSTP=yes\n' }, ...before.slice(1)];
+  assert.deepEqual(staleNetdevs(before, changed), ['br0'], 'a changed one is rebuilt from its new file');
+  assert.deepEqual(staleNetdevs(before, [...before, bridge('br9')]), [], 'a new one is made by the reload');
+  const r = recorder({ br1: 'configured', eth0: 'configured' });
+  applyNetworkd(r.ctl, after, before, { timeoutMs: 1000 });
+  assert.deepEqual(r.calls, ['list --no-legend', 'delete br0', 'reload', 'list --json=short']);
+});
+
+test('networkd apply: with a wait, a link the files name but the machine lacks fails the apply, naming it', () => {
+  assert.deepEqual(managedLinks(before), ['br0', 'eth0']);
+  const r = recorder({ br0: 'configured' });
+  assert.throws(() => applyNetworkd(r.ctl, before, [], { timeoutMs: 50 }), /timed out after 50 ms; br0: configured \(routable\), eth0: not listed \(no such link\)/);
+  const fast = recorder({ br0: 'configured' });
+  const t0 = Date.now();
+  assert.throws(() => applyNetworkd(fast.ctl, before, [], { timeoutMs: 10_000, missingMs: 20 }), /no link eth0 after 20 ms/);
+  assert.ok(Date.now() - t0 < 5000, 'a missing link fails without waiting out the bound');
+  const failed = recorder({ br0: 'configured', eth0: 'failed' });
+  assert.throws(() => applyNetworkd(failed.ctl, before, [], { timeoutMs: 5000 }), /networkd failed eth0/);
 });

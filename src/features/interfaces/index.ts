@@ -32,7 +32,7 @@ export function buildInterfaces(site: SiteBase, node: string): IfaceModel[] {
       gateway4: iface.gateway4,
       gateway6: iface.gateway6,
       peer4: iface.peer4,
-      // A forwarding router ignores RAs unless accept_ra=2; SLAAC and DHCPv6 uplinks need them.
+      // A forwarding router takes RAs only where told (networkd IPv6AcceptRA=yes); SLAAC and DHCPv6 uplinks need them.
       acceptRa: iface['accept-ra'] ?? (ipv6Mode === 'slaac' || ipv6Mode === 'dhcp'),
       rpFilter: iface['rp-filter'],
       bridge: iface.bridge,

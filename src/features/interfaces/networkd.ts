@@ -29,6 +29,12 @@ export function networkFile(i: IfaceModel, extra: NetworkdContribution[] = []): 
   const net: [string, string | number | undefined][] = [['Description', `kairo ${i.path} (zone ${i.zone})`]];
   const dhcp = dhcpValue(i);
   if (dhcp) net.push(['DHCP', dhcp]);
+  // networkd owns link-local addressing and router advertisements on the links it manages: it
+  // writes accept_ra=0 and runs its own RA client, which takes RAs while forwarding (a sysctl
+  // accept_ra=2 would be overwritten). IPv6 link-local only where the link speaks IPv6: an
+  // IPv4-only link stays without IPv6 (and is up without waiting for duplicate address detection).
+  const v6 = i.ipv6.length > 0 || i.ipv6Mode !== 'none' || i.acceptRa || extra.some((e) => e.ipv6);
+  net.push(['LinkLocalAddressing', v6 ? 'ipv6' : 'no']);
   net.push(['IPv6AcceptRA', i.acceptRa || i.ipv6Mode === 'slaac' ? 'yes' : 'no']);
   if (i.bridge) net.push(['ConfigureWithoutCarrier', 'yes']);
   for (const e of extra) net.push(...(e.network ?? []));

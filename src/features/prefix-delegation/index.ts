@@ -69,9 +69,10 @@ export const prefixDelegation = defineFeature({
   },
   // DHCPv6-PD: ask without waiting for the RA's M flag; LANs take their /64 by subnet id and announce it.
   networkd: (m) => [
-    ...m.uplinks.map((u) => ({ device: u.device, sections: [`[DHCPv6]\nPrefixDelegationHint=::/${u.length}\nWithoutRA=solicit\n`] })),
+    ...m.uplinks.map((u) => ({ device: u.device, ipv6: true, sections: [`[DHCPv6]\nPrefixDelegationHint=::/${u.length}\nWithoutRA=solicit\n`] })),
     ...m.lans.map((l) => ({
       device: l.device,
+      ipv6: true,
       network: [['DHCPPrefixDelegation', 'yes'], ['IPv6SendRA', 'yes']] as [string, string][],
       sections: [`[DHCPPrefixDelegation]\nUplinkInterface=${l.uplinkDevice}\nSubnetId=${l.subnet}\nAnnounce=yes\n`],
     })),
@@ -113,6 +114,8 @@ WantedBy=multi-user.target
     ];
   },
   services: () => [{ unit: UNIT, files: [PD_FOLLOW_PATH, `/etc/systemd/system/${UNIT}`], onChange: 'restart', enabled: true, after: ['kairo-boot.service'] }],
+  // The lab's networkd does the delegation from the rendered files; this tells the lab which
+  // links to expect a prefix on (and the ISP which length to delegate).
   lab: {
     router: (m) => {
       const up = m.uplinks[0];

@@ -1,5 +1,5 @@
-// Kernel settings a router needs: forwarding (on by default, IPv6 when the site has IPv6),
-// accept_ra=2 where router advertisements are taken while forwarding, rp_filter, extra keys.
+// Kernel settings a router needs that networkd does not manage: forwarding (on by default, IPv6
+// when the site has IPv6), rp_filter, extra keys. RA acceptance is in the .network files.
 import { z } from 'zod';
 import { parseAddress, parseEndpoint } from '../../lib/ip.js';
 import { SYSCTL_PATH } from '../../render/ruleset.js';

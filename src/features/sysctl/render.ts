@@ -1,5 +1,9 @@
-// sysctl.d: forwarding, accept_ra=2 on interfaces that take router advertisements while the router
-// forwards, rp_filter, and the site's extra keys.
+// The sysctl file: forwarding, rp_filter and the site's extra keys, i.e. what systemd-networkd does
+// not manage. Router advertisements and link-local addressing are networkd's (IPv6AcceptRA=,
+// LinkLocalAddressing= in the .network files): it sets accept_ra=0 on every link it manages and
+// runs its own RA client, so an accept_ra key here would only be overwritten. Forwarding stays
+// here on purpose: networkd's IPForward= would switch it on whenever networkd starts, before or
+// without kairo's ruleset; here it follows the ruleset (kairo-boot).
 import type { NodeModel } from '../../model/types.js';
 import type { DeviceFacts } from '../feature.js';
 import type { SysctlModel } from './index.js';
@@ -19,8 +23,6 @@ export function sysctlEntries(s: SysctlModel, node: NodeModel, devices: DeviceFa
   // A PPP device exists only while the session is up: per-device keys would fail at boot and apply.
   const transient = new Set(devices.filter((d) => d.transient).map((d) => d.device));
   for (const i of node.interfaces.filter((x) => !transient.has(x.device))) {
-    // The kernel ignores RAs on a forwarding interface unless accept_ra is 2.
-    if (i.acceptRa && s.ipv6Forwarding) out.push([key('net', 'ipv6', 'conf', i.device, 'accept_ra'), '2']);
     if (i.rpFilter) out.push([key('net', 'ipv4', 'conf', i.device, 'rp_filter'), String(RP[i.rpFilter])]);
   }
   for (const [k, v] of Object.entries(s.extra)) out.push([k, v]);
