@@ -72,7 +72,7 @@ if (canLoad && have('iperf3') && have('ethtool') && process.env.BENCH_SKIP_DATAP
   }
 }
 
-if (canLoad && have('dnsmasq') && have('udhcpc')) {
+if (canLoad && have('dnsmasq') && have('networkctl')) {
   const { readFileSync } = await import('node:fs');
   const { join } = await import('node:path');
   const { upLab, labDown } = await import('../src/lab/index.js');

@@ -3,10 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-# command:package — the renderer's checks need nft; the lab needs the rest.
-for pair in nft:nftables ip:iproute2 ss:iproute2 dnsmasq:dnsmasq-base radvd:radvd udhcpc:udhcpc ping:iputils-ping \
+# command:package — the renderer's checks need nft; the lab needs the rest (its routers run
+# systemd-networkd with a private dbus-daemon, entered with nsenter).
+for pair in nft:nftables ip:iproute2 ss:iproute2 dnsmasq:dnsmasq-base radvd:radvd ping:iputils-ping \
             nmap:nmap iperf3:iperf3 ethtool:ethtool iptables:iptables pppd:ppp systemd-analyze:systemd \
-            kea-dhcp6:kea-dhcp6-server dhcpcd:dhcpcd-base conntrack:conntrack; do
+            networkctl:systemd dbus-daemon:dbus-daemon nsenter:util-linux kea-dhcp6:kea-dhcp6-server conntrack:conntrack; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -82,7 +82,7 @@ export interface LabRouter {
   /** ip commands after them: what a daemon would configure that a namespace cannot run (PPP). */
   emulate: string[][];
   notes: string[];
-  /** DHCPv6 with prefix delegation on `uplink` (networkd's job on a host; dhcpcd in the lab): `ia_pd` lines. */
+  /** DHCPv6 with prefix delegation on `uplink` (the router's networkd asks; the lab's ISP runs Kea): the LANs numbered from it. */
   dhcp6?: { uplink: string; length: number; lans: { dev: string; subnet: number }[] };
   artifacts: Artifact[];
   /** Device → segment, for every interface the node has (bridges: their declared ports). */

@@ -4,13 +4,15 @@ import { join } from 'node:path';
 import { compileSite, type CompileResult } from '../../src/pipeline.js';
 import { fileReaderBeside } from '../../src/config/files.js';
 import { have, isRoot, run } from '../../src/lib/exec.js';
+import { networkdUnavailable } from '../../src/lab/networkd-real.js';
 
 export const root = join(import.meta.dirname, '..', '..');
 
 export function labSkip(): string | false {
   if (!isRoot()) return 'skipped: the lab needs root (network namespaces)';
-  for (const cmd of ['nft', 'ip', 'dnsmasq', 'radvd', 'udhcpc', 'ping', 'ss']) if (!have(cmd)) return `skipped: ${cmd} is not installed (scripts/setup.sh installs it)`;
-  return false;
+  for (const cmd of ['nft', 'ip', 'dnsmasq', 'radvd', 'ping', 'ss']) if (!have(cmd)) return `skipped: ${cmd} is not installed (scripts/setup.sh installs it)`;
+  const nd = networkdUnavailable(); // every lab router runs systemd-networkd
+  return nd ? `skipped: ${nd}` : false;
 }
 
 export function exampleText(name: string, edit: (text: string) => string = (t) => t): string {
