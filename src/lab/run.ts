@@ -218,6 +218,12 @@ function buildLab(plan: LabPlan, say: Log): void {
     ns: r.ns, configDir: join(dir, r.node, NETWORKD_DIR), logFile: join(logs, `networkd-${r.node}.log`), machineId: machineIdOf(plan.prefix, r.node),
     debug: process.env.KAIRO_NETWORKD_DEBUG === '1', // its log says why a link waits
   })]);
+  // The traffic agents listen on wildcard addresses: they start while networkd configures the
+  // routers (duplicate address detection takes a second or two) and are waited for afterwards.
+  log('servers: traffic agents on targets, VMs, clients, ISP and the router\'s open ports');
+  const servers = [...plan.hosts, ...plan.routers].filter((x) => x.serve.length).map(({ ns, serve }) => ({ ns, serve, log: join(logs, `${ns}.log`) }));
+  const pids = servers.map((s) => startIn(s.ns, s.log, process.execPath, [AGENT, 'serve', s.ns, ...s.serve]));
+
   for (const [r, nd] of networkds) {
     const bridged = plan.hosts.filter((x) => x.link.routerBridge?.ns === r.ns);
     if (bridged.length > 0) {
@@ -250,9 +256,6 @@ function buildLab(plan: LabPlan, say: Log): void {
   followDelegation(plan, dir, log);
   writeFileSync(join(dir, 'plan.json'), JSON.stringify(plan, null, 2));
 
-  log('servers: traffic agents on targets, VMs, clients, ISP and the router\'s open ports');
-  const servers = [...plan.hosts, ...plan.routers].filter((x) => x.serve.length).map(({ ns, serve }) => ({ ns, serve, log: join(logs, `${ns}.log`) }));
-  const pids = servers.map((s) => startIn(s.ns, s.log, process.execPath, [AGENT, 'serve', s.ns, ...s.serve]));
   servers.forEach((s, i) => {
     // An agent that exits or does not listen says why in its log (a missing agent file, a port in use): show it.
     const failed = (why: string) => new Error(`lab: the traffic agent in ${s.ns} (${s.serve.join(' ')}) ${why}; the end of its log:\n${logTail(s.log)}`);
