@@ -1,6 +1,7 @@
 // Applying a one-rule change to the large generated site, against the same change made the seed
-// way (iptables commands on a linear ruleset). Root only; uses a bare namespace as the target.
-import { mkdtempSync, rmSync } from 'node:fs';
+// way (iptables commands on a linear ruleset). Root only; the target is a namespace running
+// systemd-networkd, as a lab router does (the first apply brings up its links through it).
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -10,6 +11,8 @@ import { NetnsTarget } from '../src/targets/index.js';
 import { must, run } from '../src/lib/exec.js';
 import { generatedSite, type SiteSize } from './sites.js';
 import { linearIptables } from './dataplane.js';
+import { startNetworkd, stopNetworkd, type RealNetworkd } from '../src/lab/networkd-real.js';
+import { NETWORKD_DIR } from '../src/features/interfaces/networkd.js';
 
 export interface ApplyFigures {
   render: number[];
@@ -32,8 +35,12 @@ export function applyBench(runs: number): ApplyFigures {
   run('ip', ['netns', 'del', ns]);
   must('ip', ['netns', 'add', ns]);
   const f: ApplyFigures = { render: [], transaction: [], listing: 0, seedInsert: [], seedRestore: [] };
+  let nd: RealNetworkd | undefined;
   try {
     must('ip', ['-n', ns, 'link', 'add', 'wan0', 'type', 'veth', 'peer', 'name', 'lan0']);
+    chmodSync(root, 0o755); // networkd reads its directory as the systemd-network user
+    mkdirSync(join(root, NETWORKD_DIR), { recursive: true, mode: 0o755 });
+    nd = startNetworkd({ ns, configDir: join(root, NETWORKD_DIR), logFile: join(root, 'networkd.log') });
     const target = new NetnsTarget(ns, root);
     const a = compile(g.text);
     apply(target, a, { site: 'bench', node: 'router' });
@@ -64,6 +71,7 @@ export function applyBench(runs: number): ApplyFigures {
       f.seedRestore.push(performance.now() - t4);
     }
   } finally {
+    if (nd) stopNetworkd(nd);
     run('ip', ['netns', 'del', ns]);
     rmSync(root, { recursive: true, force: true });
   }

@@ -1,9 +1,11 @@
 // The lab's routers run Debian's systemd-networkd on the rendered files, and apply on a lab target
 // goes through it as on a host (networkctl reload). What networkd does differently from the ip
-// commands the lab used to run, checked on the kernel: routes are `proto static`, accept_ra is 0
-// (networkd's own RA client) and duplicate address detection ran on the router's links. A bridge
+// commands the lab used to run, checked on the kernel: the uplink's DHCPv4 lease is networkd's own
+// client's (route `proto dhcp`), static routes are `proto static`, accept_ra is 0 (networkd's own
+// RA client) and duplicate address detection ran on the router's links. A bridge
 // whose interface the site drops really goes on apply (networkd alone would leave it, down), and
-// comes back on rollback; the remaining links keep carrying traffic throughout.
+// comes back on rollback with the same MAC address (networkd derives it from the machine-id); the
+// remaining links keep carrying traffic throughout.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -22,7 +24,7 @@ const skip = labSkip();
 const SITE = `version: 1
 name: ndapply
 interfaces:
-  wan: { device: wan0, zone: wan, ipv4: 192.0.2.2/24, gateway4: 192.0.2.1, ipv6: 2001:db8:1::2/64, gateway6: 2001:db8:1::1 }
+  wan: { device: wan0, zone: wan, ipv4: dhcp, ipv6: 2001:db8:1::2/64, gateway6: 2001:db8:1::1 }
   lan: { device: br0, zone: lan, bridge: [], ipv4: 10.0.0.1/24, ipv6: 2001:db8:2::1/64 }
   dmz: { device: br1, zone: dmz, bridge: [], ipv4: 10.0.1.1/24 }
 firewall:
@@ -62,9 +64,13 @@ test('lab: routers run real networkd; a dropped bridge really goes on apply and 
     assert.match(ctl(['status', 'br0']).stdout, /Network File: \/etc\/systemd\/network\/50-kairo-br0\.network/);
 
     // networkd's ways, as a host has them.
-    const def = JSON.parse(ip('-j', 'route', 'show', 'default'))[0];
-    assert.equal(def.gateway, '192.0.2.1');
-    assert.equal(def.protocol, 'static', 'networkd installs its routes proto static');
+    const def4 = JSON.parse(ip('-j', 'route', 'show', 'default'))[0];
+    assert.equal(def4.gateway, plan.isp!.dhcp4!.router);
+    assert.equal(def4.protocol, 'dhcp', 'the DHCPv4 lease is networkd\'s own client\'s');
+    assert.match(ip('-4', 'addr', 'show', 'dev', 'wan0'), /scope global dynamic/);
+    const def6 = JSON.parse(ip('-6', '-j', 'route', 'show', 'default'))[0];
+    assert.equal(def6.gateway, '2001:db8:1::1');
+    assert.equal(def6.protocol, 'static', 'networkd installs its static routes proto static');
     assert.equal(must('ip', ['netns', 'exec', ns, 'cat', '/proc/sys/net/ipv6/conf/wan0/accept_ra']).trim(), '0', 'the kernel RA client is off: networkd runs its own');
     assert.equal(must('ip', ['netns', 'exec', ns, 'cat', '/proc/sys/net/ipv6/conf/wan0/accept_dad']).trim(), '1', 'duplicate address detection is on');
     assert.match(ip('-6', 'addr', 'show', 'dev', 'wan0'), /inet6 2001:db8:1::2\/64 scope global \n/, 'the address passed DAD (not tentative)');
@@ -75,6 +81,8 @@ test('lab: routers run real networkd; a dropped bridge really goes on apply and 
 
     const target = new NetnsTarget(ns, join(stateDir(plan.prefix), plan.routers[0].node));
     const meta = { site: 'ndapply', node: 'router' };
+    const mac = () => JSON.parse(ip('-j', 'link', 'show', 'br1'))[0].address as string;
+    const mac1 = mac();
     apply(target, base.nodes[0].artifacts, meta);
     apply(target, smaller.nodes[0].artifacts, meta);
     assert.notEqual(run('ip', ['-n', ns, 'link', 'show', 'br1']).code, 0, 'the bridge of the dropped interface is gone');
@@ -85,6 +93,7 @@ test('lab: routers run real networkd; a dropped bridge really goes on apply and 
     rollback(target, undefined);
     waitLinks(ctl, ['br0', 'br1', 'wan0'], { timeoutMs: 10_000 });
     assert.match(ip('-4', 'addr', 'show', 'dev', 'br1'), /inet 10\.0\.1\.1\/24/, 'rollback brings the bridge back from its .netdev');
+    assert.equal(mac(), mac1, 'with the same MAC address');
     const again = testLab(smaller, plan);
     assert.equal(again.failed, 0, again.table);
   } finally {
