@@ -1,6 +1,7 @@
 // Debian's real systemd-networkd inside a lab namespace (no systemd as PID 1 needed): the very
-// daemon a host runs, on a directory of rendered .network/.netdev files, instead of interpreting
-// them into `ip` commands (networkd.ts). What it takes, measured on Debian 12 (systemd 252):
+// daemon a host runs, on a directory of rendered .network/.netdev files. The lab runs one in every
+// router namespace (run.ts); apply reaches it with networkctl (src/targets/networkd.ts). What it
+// takes, measured on Debian 12 (systemd 252):
 //   - a private mount namespace (`ip netns exec NS unshare -m`) in which the directory is bound
 //     read-only on /etc/systemd/network and a tmpfs covers /run;
 //   - /sys mounted read-only: networkd takes a writable /sys to mean "udev is running" and then
@@ -8,7 +9,9 @@
 //   - /run/systemd exists but /run/systemd/netif does not: networkd creates it owned by
 //     systemd-network and refuses one that root made ("owned by 0:0 … refusing");
 //   - a private `dbus-daemon --system` on that /run, started first: networkd configures links
-//     without D-Bus, but `networkctl` (even `list`) asks it over the bus.
+//     without D-Bus, but `networkctl` (even `list`) asks it over the bus;
+//   - optionally a machine-id of its own bound on /etc/machine-id: bridge MACs and the DHCP
+//     client's DUID come from it, and two routers of one lab must not share them.
 // The processes are found again by PID (networkd's, recorded at start; D-Bus's from its pid file)
 // and checked against the mount namespace they were started in, so a reused PID is never killed.
 import { spawn } from 'node:child_process';

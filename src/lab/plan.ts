@@ -36,7 +36,12 @@ function hostContributions(m: NodeModel): LabHostContribution[] {
   return (FEATURES as readonly AnyFeature[]).flatMap((f) => (m.features.has(f.id) && f.lab?.hosts ? f.lab.hosts(m.features.get(f.id), m) : []));
 }
 
-/** The ip arguments (without `addr add`/`route add` and `dev`) of a rendered networkd file. */
+/**
+ * The ip arguments (without `addr add`/`route add` and `dev`) of a rendered networkd file, for a
+ * stand-in guest (container, VM). Routers run real networkd; a guest's file is read instead of
+ * booting a networkd per guest (a VM host has one per public address): what is proven there is
+ * that the addresses and routes kairo tells the user to give the guest work against the router.
+ */
 function fromNetworkFile(artifacts: Artifact[] | undefined, path: string, onlink = false): { addrs: string[][]; routes: string[][] } {
   const file = artifacts?.find((x) => x.path === path);
   const nd = file ? networkdToIp([{ ...file, reload: 'networkd' }]) : undefined;
