@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { have, run, type RunResult } from '../lib/exec.js';
-import { linkStates as targetLinkStates, waitLinks as targetWaitLinks, type LinkState, type Networkctl, NETWORKD_BIN } from '../targets/networkd.js';
+import { linkStates as targetLinkStates, waitLinks as targetWaitLinks, type LinkState, type Networkctl, NETWORKD_BIN, networkctlOf } from '../targets/networkd.js';
 export { NETWORKD_BIN };
 
 const NETWORK_DIR = '/etc/systemd/network';
@@ -180,7 +180,7 @@ export function startNetworkd(opts: NetworkdOptions): RealNetworkd {
 
 /** `networkctl ARGS` in networkd's namespaces (network and mount: its /run, its D-Bus). */
 export function networkctl(nd: RealNetworkd, args: string[], timeoutMs = 10_000): RunResult {
-  return run('nsenter', ['--target', String(nd.pid), '--mount', '--net', 'networkctl', '--no-pager', ...args], { timeoutMs, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', SYSTEMD_COLORS: '0' } });
+  return networkctlOf(nd.pid)(args, timeoutMs);
 }
 
 /** `networkctl reload`: networkd rereads the directory and reconfigures what changed. */
