@@ -3,13 +3,13 @@
 // [DHCPv6] and [DHCPPrefixDelegation] sections), and the rendered follower keeps the firewall's
 // sets current. renumber() makes the ISP hand out a prefix from its other pool, as after a reconnect.
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { must, run } from '../lib/exec.js';
 import { nthAddress, parseCidr } from '../lib/ip.js';
 import type { LabPlan } from './plan.js';
 import { PD_FOLLOW_PATH } from '../features/prefix-delegation/follower.js';
 import { startIn, waitFor } from './run.js';
-import { networkctlOf, networkdPidIn } from '../targets/networkd.js';
+import { networkctlOf, networkdPidIn, waitLinks } from '../targets/networkd.js';
 
 function keaConfig(plan: LabPlan, dir: string, pool: number): string {
   const d = plan.isp!.dhcp6!;
@@ -52,8 +52,9 @@ function waitDelegated(plan: LabPlan, what: (ns: string, dev: string) => boolean
 /** ISP route to the delegated pool, and LAN clients numbered from their link's prefix. */
 function afterDelegation(plan: LabPlan, pool: number): string[] {
   const r = plan.routers.find((x) => x.dhcp6)!;
-  const wanAddr = dynamicAddress(r.ns, r.dhcp6!.uplink)!;
-  run('ip', ['-n', plan.isp!.ns, 'route', 'replace', plan.isp!.dhcp6!.pdPools[pool], 'via', wanAddr]);
+  const wanAddr = dynamicAddress(r.ns, r.dhcp6!.uplink);
+  if (!wanAddr) throw new Error(`lab: no DHCPv6 address on ${r.node}:${r.dhcp6!.uplink}`);
+  must('ip', ['-n', plan.isp!.ns, 'route', 'replace', plan.isp!.dhcp6!.pdPools[pool], 'via', wanAddr]);
   const prefixes: string[] = [];
   for (const h of plan.hosts.filter((x) => x.pdLink)) {
     const routerAddr = dynamicAddress(r.ns, h.pdLink!)!;
@@ -102,5 +103,12 @@ export function renumber(plan: LabPlan, dir: string): string[] {
     if (res.code !== 0) throw new Error(`lab: networkctl reconfigure ${r.dhcp6!.uplink}: ${res.stderr.trim()}`);
   }
   waitDelegated(plan, (ns, dev) => { const a = dynamicAddress(ns, dev); return Boolean(a) && a !== old.get(`${ns} ${dev}`); }, 'the new prefix');
+  // The reconfigured uplink also lost its RA default route and its DHCPv6 address: wait until
+  // networkd has them back (a fresh RA, duplicate address detection) before traffic is tried.
+  for (const r of plan.routers.filter((x) => x.dhcp6)) {
+    const pid = networkdPidIn(r.ns)!;
+    waitLinks(networkctlOf(pid), [r.dhcp6!.uplink, ...r.dhcp6!.lans.map((l) => l.dev)], { timeoutMs: 15_000, alive: () => existsSync(`/proc/${pid}`) });
+    waitFor(`a DHCPv6 address on ${r.node}:${r.dhcp6!.uplink}`, () => Boolean(dynamicAddress(r.ns, r.dhcp6!.uplink)), 8000);
+  }
   return afterDelegation(plan, 1);
 }
