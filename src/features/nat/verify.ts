@@ -1,7 +1,7 @@
 // Checks of NAT's slice: where translated traffic leaves, families, NPTv6 prefixes, port forwards
 // (targets, ranges, duplicates and conflicts by interval).
 import type { PathSegment } from '../../config/diagnostics.js';
-import { contains, overlaps, hasScopeId, isLinkLocal, parseAddress, parseCidr, parseEndpoint, type Family } from '../../lib/ip.js';
+import { overlaps, hasScopeId, isLinkLocal, parseAddress, parseCidr, parseEndpoint, type Addr, type Cidr, type Family } from '../../lib/ip.js';
 import { checkAddrMatch, checkPorts, checkZoneRef } from '../../model/checks.js';
 import { asList, interfacesOn, parsedStatic, pick, staticAddresses } from '../../model/resolve.js';
 import type { VerifyContext } from '../feature.js';
@@ -164,24 +164,50 @@ function reportOverlaps(c: VerifyContext<typeof natSiteKeys>, byKey: Map<string,
   }
 }
 
+/** Per node and family: the prefixes on its links and routes, by length (undefined: some link's
+ * addresses are dynamic, so verify cannot know). Built once per verify run. */
+type Reach = Map<string, Map<number, Set<string>> | undefined>;
+const reachCache = new WeakMap<object, Reach>();
+
+function reachOf(c: VerifyContext<typeof natSiteKeys>, node: string, family: Family): Map<number, Set<string>> | undefined {
+  let cache = reachCache.get(c.site);
+  if (!cache) reachCache.set(c.site, (cache = new Map()));
+  const key = `${node}|${family}`;
+  if (cache.has(key)) return cache.get(key);
+  let byLength: Map<number, Set<string>> | undefined = new Map();
+  const add = (n: Cidr) => {
+    if (n.family !== family) return;
+    const set = byLength!.get(n.prefix) ?? new Set<string>();
+    set.add(n.network);
+    byLength!.set(n.prefix, set);
+  };
+  for (const [, iface] of interfacesOn(c.site, node)) {
+    const v = pick(family === 4 ? iface.ipv4 : iface.ipv6, node);
+    if (v !== undefined && staticAddresses(v).length === 0) {
+      byLength = undefined;
+      break;
+    }
+    parsedStatic(v).forEach(add);
+    for (const r of iface.routes ?? []) {
+      const to = parseCidr(r.to, true);
+      if (to) add(to);
+    }
+  }
+  cache.set(key, byLength);
+  return byLength;
+}
+
 /**
  * Where a forward's target is on no link and behind no route of some node: the node's name, or ''
  * for a one-node site; undefined when it is reachable, or may be (an address learnt by DHCP or
- * SLAAC, which verify cannot know).
+ * SLAAC, which verify cannot know). One lookup per prefix length, however many routes a site has.
  */
-function targetOffLink(c: VerifyContext<typeof natSiteKeys>, addr: import('../../lib/ip.js').Addr, family: Family): string | undefined {
+function targetOffLink(c: VerifyContext<typeof natSiteKeys>, addr: Addr, family: Family): string | undefined {
   for (const node of c.nodes) {
-    const nets: import('../../lib/ip.js').Cidr[] = [];
-    for (const [, iface] of interfacesOn(c.site, node)) {
-      const v = pick(family === 4 ? iface.ipv4 : iface.ipv6, node);
-      if (v !== undefined && staticAddresses(v).length === 0) return undefined; // dynamic: unknown
-      nets.push(...parsedStatic(v));
-      for (const r of iface.routes ?? []) {
-        const to = parseCidr(r.to, true);
-        if (to) nets.push(to);
-      }
-    }
-    if (!nets.some((n) => n.family === family && contains(n, addr))) return c.nodes.length > 1 ? ` on node ${node}` : '';
+    const reach = reachOf(c, node, family);
+    if (!reach) return undefined;
+    const hit = [...reach].some(([len, nets]) => nets.has(parseCidr(`${addr.toString()}/${len}`)!.network));
+    if (!hit) return c.nodes.length > 1 ? ` on node ${node}` : '';
   }
   return undefined;
 }
