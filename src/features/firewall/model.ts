@@ -1,6 +1,7 @@
 // The firewall's per-node model: zone pairs with their rules (file order, first match wins, as in
 // VyOS) and policies, the site default, and the named sets. Typed, parsed once.
 import { normalizeIcmpType } from './icmp.js';
+import { utf8Prefix } from '../../render/nft.js';
 import type { Family } from '../../lib/ip.js';
 import { parseCidr } from '../../lib/ip.js';
 import { formatPath } from '../../config/diagnostics.js';
@@ -82,16 +83,7 @@ export function logPrefix(log: boolean | string | undefined, fallback: string): 
 /** nft's log prefix: at most 127 bytes, no `$` (nft variables), quotes, backslashes or control characters. */
 export const LOG_PREFIX_BYTES = 127;
 export function safeLogPrefix(text: string): string {
-  const clean = text.replace(/[$"\\\x00-\x1f\x7f]/g, '_');
-  let out = '';
-  let bytes = 0;
-  for (const ch of clean) {
-    const b = Buffer.byteLength(ch);
-    if (bytes + b > LOG_PREFIX_BYTES) break;
-    out += ch;
-    bytes += b;
-  }
-  return out;
+  return utf8Prefix(text.replace(/[$"\\\x00-\x1f\x7f]/g, '_'), LOG_PREFIX_BYTES);
 }
 
 /** A port or range as nft reads it: decimal ("010" is 10, not octal 8). */
