@@ -342,7 +342,8 @@ export function apply(target: Target, rendered: Artifact[], meta: { site: string
     // Units count too: a generation written by a kairo that did not record its units gets them
     // enabled and started by the next apply even when no file changed.
     const sameUnits = JSON.stringify(prevManifest?.services ?? null) === JSON.stringify(services);
-    const repairs = previous > 0 && sameUnits ? unitSteps(target, beforeGen, { artifacts, services }).filter((a) => a.why.endsWith('on the target')) : [];
+    // Same files and units: only units changed by hand (disabled, stopped, failed) need anything.
+    const repairs = previous > 0 && sameUnits ? repairActions(services, liveUnits(target, services.filter((x) => x.enabled).map((x) => x.unit)), []) : [];
     const unchanged = sameUnits && repairs.length === 0 && before.length === artifacts.length && artifacts.every((a) => before.some((b) => b.path === a.path && b.content === a.content && b.mode === a.mode));
     if (unchanged && !drift && !store.pending()) {
       log('no changes');
