@@ -188,6 +188,16 @@ test('host: a changed service file restarts only its unit; a firewall change res
   unitsHealthy(['kairo-boot.service', 'kairo-pd-follow.service']);
 });
 
+test('host: a unit disabled and stopped by hand is enabled and started again by the next apply, though no file changed', { skip, timeout: 300_000 }, () => {
+  h.must('systemctl', ['disable', '--now', 'kairo-pd-follow.service']);
+  assert.match(kairo(['status']), /unit kairo-pd-follow\.service: disabled, inactive  \(not as applied/);
+  const out = applySite(site({ extraRule: true, lanKey: 'home' }));
+  assert.match(out, /systemctl enable kairo-pd-follow\.service \(disabled on the target\)/);
+  assert.match(out, /systemctl start kairo-pd-follow\.service \(not running on the target\)/);
+  assert.equal(h.exec('systemctl', ['is-active', 'kairo-pd-follow.service']).stdout.trim(), 'active');
+  unitsHealthy(['kairo-boot.service', 'kairo-pd-follow.service']);
+});
+
 test('host: a capability removed stops and disables its unit; rollback brings the unit back', { skip, timeout: 300_000 }, () => {
   const unitFile = '/etc/systemd/system/kairo-pd-follow.service';
   const out = applySite(site({ pd: false }));
