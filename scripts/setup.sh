@@ -7,14 +7,21 @@ need=()
 # systemd-networkd with a private dbus-daemon, entered with nsenter).
 for pair in nft:nftables ip:iproute2 ss:iproute2 dnsmasq:dnsmasq-base radvd:radvd ping:iputils-ping \
             nmap:nmap iperf3:iperf3 ethtool:ethtool iptables:iptables pppd:ppp systemd-analyze:systemd \
-            networkctl:systemd dbus-daemon:dbus-daemon nsenter:util-linux kea-dhcp6:kea-dhcp6-server conntrack:conntrack; do
+            networkctl:systemd dbus-daemon:dbus-daemon nsenter:util-linux kea-dhcp6:kea-dhcp6-server conntrack:conntrack \
+            kea-dhcp4:kea-dhcp4-server kea-admin:kea-admin busybox:busybox unbound:unbound unbound-checkconf:unbound; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # Daemons kairo runs under its own units (Kea, unbound) must not start under Debian's on this
+  # machine while installing: policy-rc.d says no for the duration.
+  cleanup_policy() { if [ -n "${made_policy:-}" ]; then rm -f /usr/sbin/policy-rc.d; fi; }
+  trap cleanup_policy EXIT
+  if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; made_policy=1; fi
   apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${need[@]}" | sort -u) >/dev/null
+  cleanup_policy; made_policy=
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages"

@@ -2,6 +2,7 @@
 // anything changes, keep the previous generation, change files, ruleset, sysctl and interfaces,
 // check health, and put everything back as it was if any step fails. A journal on disk lets the
 // next run finish the job of a process that was killed half-way.
+import { runDaemonChecks, servicesToCheck } from './daemon-checks.js';
 import type { Artifact } from '../render/artifact.js';
 import { KAIRO_TABLES, NFT_PATH, SYSCTL_PATH } from '../render/index.js';
 import { rulesetDelta } from '../render/nft-delta.js';
@@ -331,6 +332,13 @@ export function apply(target: Target, rendered: Artifact[], meta: { site: string
         const c = target.exec('nft', ['-c', '-f', '-'], planned.script);
         if (c.code !== 0) throw new ApplyError(`the ruleset was rejected by nft -c; nothing was changed:\n${c.stderr.trim()}`, 'check', false);
         steps.push(`nft -c: accepted (${planned.kind})`);
+      }
+    }
+    // Each daemon's own checker on its new files (Kea, unbound): what it refuses never lands.
+    if (target.exec) {
+      for (const c of runDaemonChecks(servicesToCheck(services, artifacts, before), artifacts, (cmd, args) => target.exec!(cmd, args))) {
+        if (!c.ok) throw new ApplyError(`${c.argv.join(' ')} rejected the file for ${c.unit}; nothing was changed:\n${c.output}`, 'check', false);
+        steps.push(`${c.argv.join(' ')}: accepted`);
       }
     }
     // Per-device keys may belong to interfaces this apply creates; every other key must exist.

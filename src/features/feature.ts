@@ -138,6 +138,18 @@ export interface Service {
   enabled: boolean;
   /** Units that must be acted on first (kairo-boot before everything). */
   after?: string[];
+  /**
+   * The lab runs this unit's ExecStart in the router's namespace, on the node's rendered files
+   * (they take the place of /etc, as on a host): a daemon that serves the links (Kea, unbound).
+   * `listens`: what it listens on once it is ready ('udp:67').
+   */
+  lab?: { listens: string[] };
+  /**
+   * The daemon's own check of its files (argv with the paths they have on the node), run by apply
+   * before anything changes: the rendered files take the place of the live ones and the devices
+   * named exist, since a checker may look them up (Kea's does).
+   */
+  check?: { argv: string[]; devices?: string[] };
 }
 
 export interface LabRouterContribution {

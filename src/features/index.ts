@@ -12,6 +12,7 @@ import { firewall } from './firewall/index.js';
 import { nat } from './nat/index.js';
 import { sysctl } from './sysctl/index.js';
 import { boot } from './boot/index.js';
+import { dhcp } from './dhcp/index.js';
 import { lab } from './lab/index.js';
 
 export const FEATURES = [
@@ -23,6 +24,7 @@ export const FEATURES = [
   routedHostsFeature,
   firewall,
   nat,
+  dhcp,
   sysctl,
   boot,
   lab,

@@ -15,6 +15,9 @@ import { featureModel } from '../model/build.js';
 import { firewall } from '../features/firewall/index.js';
 import { nat } from '../features/nat/index.js';
 import { networkdToIp } from '../targets/networkd-interpreter.js';
+import { nodeServices } from '../render/index.js';
+import { dhcp } from '../features/dhcp/index.js';
+import { fromBig, toBig, type Range } from '../features/dhcp/pools.js';
 
 /** What the node's features ask the lab to emulate on the router, merged in registry order. */
 function routerContribution(m: NodeModel): LabRouterContribution {
@@ -90,6 +93,8 @@ export interface LabRouter {
   /** DHCPv6 with prefix delegation on `uplink` (the router's networkd asks; the lab's ISP runs Kea): the LANs numbered from it. */
   dhcp6?: { uplink: string; length: number; lans: { dev: string; subnet: number }[] };
   artifacts: Artifact[];
+  /** Daemons the lab runs in the namespace as their units would (Kea, unbound): unit, and what it listens on when ready. */
+  daemons: { unit: string; listens: string[] }[];
   /** Device → segment, for every interface the node has (bridges: their declared ports). */
   links: { dev: string; segment: string }[];
   serve: string[];
@@ -119,6 +124,8 @@ export interface LabPlan {
   uplink?: string;
   /** Inside IPv4 prefixes the ISP routes to the router once a dynamic uplink has its address. */
   insideRoutes4: string[];
+  /** What a DHCPv4 lease on a served link must carry, per node that serves it (a pair splits the pool). */
+  dhcp4: Record<string, { node: string; router: string; dns: string[]; domain?: string; pools: [string, string][]; hosts: { mac: string; ipv4?: string }[] }[]>;
 }
 
 /** Namespace names: `kl-<site>-<role>`; the site part is kept short so names stay readable. */
@@ -187,13 +194,18 @@ function firstFree(candidates: string[], used: Used): string {
   throw new LabError(`the site uses every address the lab would give its own hosts (${candidates.join(', ')}); the lab cannot stand in for the Internet without overlapping them`);
 }
 
-/** A host address inside `net` that no router address, target or other lab host takes, from the top. */
-function freeHost(net: Cidr, taken: Set<string>): string | undefined {
+/**
+ * A host address inside `net` that no router address, target or other lab host takes, from the
+ * top, outside every DHCP pool (a lease there would collide with the lab's own host).
+ */
+function freeHost(net: Cidr, taken: Set<string>, pools: Range[] = []): string | undefined {
   const size = prefixSize(net);
   if (net.family === 4) {
     for (let k = size - 2; k >= 1; k--) {
-      const a = nthAddress(net, k).toString();
-      if (!taken.has(a)) return a;
+      const addr = nthAddress(net, k);
+      const a = addr.toString();
+      const n = toBig(addr);
+      if (!taken.has(a) && !pools.some((r) => r.family === 4 && r.lo <= n && n <= r.hi)) return a;
     }
     return undefined;
   }
@@ -211,6 +223,18 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
   const taken = new Set<string>();
   for (const m of models) for (const i of m.interfaces) for (const a of [...i.ipv4, ...i.ipv6]) taken.add(a.addr.toString());
   for (const m of models) for (const f of featureModel(m, nat)?.forwards ?? []) taken.add(f.target.addr.toString());
+  const dhcp4: LabPlan['dhcp4'] = {};
+  for (const m of models) {
+    for (const l of featureModel(m, dhcp)?.links ?? []) {
+      if (!l.v4) continue;
+      (dhcp4[l.key] ??= []).push({
+        node: m.node, router: l.v4.router, dns: l.v4.dns, domain: l.v4.domain,
+        pools: l.v4.pools.map((r) => [fromBig(r.lo, 4), fromBig(r.hi, 4)]), hosts: l.v4.hosts.map((h) => ({ mac: h.mac!, ipv4: h.ipv4 })),
+      });
+      for (const h of l.v4.hosts) if (h.ipv4) taken.add(h.ipv4);
+    }
+  }
+  const poolsOn = (key: string): Range[] => (dhcp4[key] ?? []).flatMap((d) => d.pools.map(([lo, hi]) => ({ family: 4 as const, lo: toBig(parseAddress(lo)!.addr), hi: toBig(parseAddress(hi)!.addr) })));
 
   const routers: LabRouter[] = models.map((m) => {
     const rc = routerContribution(m);
@@ -223,6 +247,7 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
       emulate: rc.emulate ?? [],
       dhcp6: rc.dhcp6,
       notes: rc.notes ?? [],
+      daemons: nodeServices(m).filter((x) => x.lab).map((x) => ({ unit: x.unit, listens: x.lab!.listens })),
       // The router answers on the ports its input rules open, so "allow" checks get a real answer.
       serve: routerServices(m),
     };
@@ -331,7 +356,7 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
     for (const fam of [4, 6] as const) {
       const net = (fam === 4 ? i.ipv4 : i.ipv6).find((a) => a.addr.range() !== 'linkLocal');
       if (!net) continue;
-      const a = freeHost(parseCidr(net.network)!, taken);
+      const a = freeHost(parseCidr(net.network)!, taken, poolsOn(i.key));
       if (!a) continue;
       taken.add(a);
       owns.push(a);
@@ -394,7 +419,7 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
 
   const segments = [...new Set(models.flatMap((m) => m.interfaces.map((i) => i.key)))];
   const insideRoutes4 = up?.ipv4Dhcp ? first.interfaces.filter((i) => i !== up).flatMap((i) => i.ipv4.map((a) => a.network)) : [];
-  return { site: site.name ?? 'site', prefix, fabric: `${prefix}-fabric`, segments, routers, hosts, isp, uplink: up?.key, insideRoutes4 };
+  return { site: site.name ?? 'site', prefix, fabric: `${prefix}-fabric`, segments, routers, hosts, isp, uplink: up?.key, insideRoutes4, dhcp4 };
 }
 
 function routerServices(m: NodeModel): string[] {

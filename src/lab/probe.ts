@@ -7,6 +7,10 @@ import type { LabHost, LabPlan } from './plan.js';
 import { AGENT } from './run.js';
 import type { KernelFeatures } from './features.js';
 import { sourceFor, watch, type Witness } from './witness.js';
+import { labMac, requestLease } from './dhcp-probe.js';
+import { stateDir } from './run.js';
+import { toBig } from '../features/dhcp/pools.js';
+import { join } from 'node:path';
 
 export interface CheckResult {
   check: LabCheck;
@@ -89,18 +93,19 @@ function peerAddress(o: Observation): string | undefined {
 
 export function runCheck(plan: LabPlan, c: LabCheck, features: KernelFeatures): CheckResult {
   const e = c.expect;
-  const expected = e.kind === 'reaches' ? `reaches ${e.host}${e.port ? `:${e.port}` : ''}` : e.kind;
+  const expected = e.kind === 'reaches' ? `reaches ${e.host}${e.port ? `:${e.port}` : ''}` : e.kind === 'lease' ? `lease${e.address ? ` ${e.address}` : ''}` : e.kind;
   const exp = `${expected}${c.seenAs ? `, seen as ${c.seenAs}` : ''}`;
   if (c.needs && !features[c.needs].ok) return { check: c, status: 'skip', expected: exp, observed: `skipped: ${features[c.needs].reason}` };
   const from = hostOf(plan, c.from, c.family);
   if (typeof from === 'string') return { check: c, status: 'fail', expected: exp, observed: from };
+  if (e.kind === 'lease') return leaseCheck(plan, c, e, from.ns, exp);
   const dst = resolveHost(plan, c.toHost, c.family, from.segment);
   if (!dst) return { check: c, status: 'fail', expected: exp, observed: `cannot resolve '${c.toHost}' (IPv${c.family}) in the lab` };
 
   let o: Observation;
   // A blocked check needs to see the probe dropped at a router, not just unanswered.
   const witness = e.kind === 'blocked'
-    ? watch(plan.routers.map((r) => r.ns), { family: c.family, src: sourceFor(from.ns, dst, from.bind), dst, proto: c.proto === 'dns' ? 'udp' : c.proto, port: c.proto === 'dns' ? 53 : c.port })
+    ? watch(plan.routers.map((r) => r.ns), { family: c.family, src: sourceFor(from.ns, dst, from.bind), dst, proto: c.proto === 'dns' || c.proto === 'dhcp' ? 'udp' : c.proto, port: c.proto === 'dns' ? 53 : c.port })
     : undefined;
   if (c.proto === 'icmp') {
     const r = run('ping', ['-c', '1', '-W', '1', ...(from.bind ? ['-I', from.bind] : []), dst], { netns: from.ns, timeoutMs: 4000 });
@@ -117,7 +122,7 @@ export function runCheck(plan: LabPlan, c: LabCheck, features: KernelFeatures): 
       o = { outcome: 'error', error: r.stderr.trim() };
     }
   } else {
-    o = probe(from.ns, c.proto, dst, c.port!, from.bind);
+    o = probe(from.ns, c.proto as 'tcp' | 'udp', dst, c.port!, from.bind);
   }
   const observed = `${dst}${c.port ? `:${c.port}` : ''}: ${describe(o)}`;
   const answered = o.outcome === 'answer';
@@ -125,12 +130,12 @@ export function runCheck(plan: LabPlan, c: LabCheck, features: KernelFeatures): 
   let ok: boolean;
   if (e.kind === 'blocked') ok = !answered;
   else if (e.kind === 'allow') ok = answered;
-  else {
+  else if (e.kind === 'reaches') {
     const want = e;
     const host = owner(plan, o.server);
     const localPort = o.local ? Number(/:(\d+)$/.exec(o.local)?.[1]) : undefined;
     ok = answered && Boolean(host?.owns.includes(want.host)) && (want.port === undefined || localPort === want.port);
-  }
+  } else ok = false;
   if (ok && answered && c.seenAs) {
     const want = resolveHost(plan, c.seenAs, c.family, from.segment);
     ok = peerAddress(o) === want;
@@ -138,6 +143,33 @@ export function runCheck(plan: LabPlan, c: LabCheck, features: KernelFeatures): 
     return { check: c, status: 'pass', expected: `${expected}, seen as ${want}`, observed };
   }
   return { check: c, status: ok ? 'pass' : 'fail', expected: exp, observed };
+}
+
+/**
+ * A lease from a real DHCP client, held against what the site says for the link: the address in a
+ * pool of the node that answered (or the reserved one), and that node's router, DNS and domain.
+ */
+function leaseCheck(plan: LabPlan, c: LabCheck, e: { kind: 'lease'; address?: string }, ns: string, exp: string): CheckResult {
+  const served = plan.dhcp4[c.from] ?? [];
+  if (served.length === 0) return { check: c, status: 'fail', expected: exp, observed: `the site serves no DHCPv4 on ${c.from}` };
+  const mac = c.mac ?? labMac(`${plan.prefix} ${c.index}`);
+  const lease = requestLease(ns, mac, join(stateDir(plan.prefix), 'udhcpc-print.sh'));
+  if ('error' in lease) return { check: c, status: 'fail', expected: exp, observed: lease.error };
+  const observed = `${mac} got ${lease.ip}, router ${lease.router.join(' ') || '-'}, dns ${lease.dns.join(' ') || '-'}${lease.domain ? `, domain ${lease.domain}` : ''}`;
+  const n = toBig(parseAddress(lease.ip)!.addr);
+  const inPool = (d: LabPlan['dhcp4'][string][number]) => d.pools.some(([lo, hi]) => toBig(parseAddress(lo)!.addr) <= n && n <= toBig(parseAddress(hi)!.addr));
+  const reserved = served.flatMap((d) => d.hosts).find((h) => h.mac === mac)?.ipv4;
+  // The node whose pool (or reservation) the address came from, and its options.
+  const node = served.find((d) => (reserved ? d.hosts.some((h) => h.mac === mac) : inPool(d)) && d.router === lease.router[0]);
+  const problems: string[] = [];
+  if (e.address && lease.ip !== e.address) problems.push(`want ${e.address}`);
+  if (!node) problems.push(reserved ? `reserved ${reserved}` : `not in any pool of ${c.from} with router ${lease.router[0] ?? '-'}`);
+  else {
+    if (reserved && lease.ip !== reserved) problems.push(`reserved ${reserved}`);
+    if (node.dns.join(' ') !== lease.dns.join(' ')) problems.push(`dns should be ${node.dns.join(' ') || 'none'}`);
+    if ((node.domain ?? '') !== (lease.domain ?? '')) problems.push(`domain should be ${node.domain ?? 'none'}`);
+  }
+  return { check: c, status: problems.length ? 'fail' : 'pass', expected: exp, observed: problems.length ? `${observed}: ${problems.join('; ')}` : `${observed} (from ${node!.node})` };
 }
 
 export function formatTable(results: CheckResult[]): string {

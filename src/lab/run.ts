@@ -12,6 +12,8 @@ import { LAB_PREFIX, LabError, type LabPlan } from './plan.js';
 import { NFT_PATH, SYSCTL_PATH } from '../render/index.js';
 import { NETWORKD_DIR } from '../features/interfaces/networkd.js';
 import { startPdServer, followDelegation } from './pd.js';
+import { sandboxScript, unitExec } from '../targets/sandbox.js';
+import { writeDhcpScript } from './dhcp-probe.js';
 
 export const STATE_ROOT = '/run/kairo-lab';
 export const AGENT = join(dirname(fileURLToPath(import.meta.url)), 'agent.mjs');
@@ -140,6 +142,7 @@ function buildLab(plan: LabPlan, say: Log): void {
   writeFileSync(join(dir, 'plan.json'), JSON.stringify(plan, null, 2));
   const logs = join(dir, 'logs');
   mkdirSync(logs, { recursive: true });
+  writeDhcpScript(dir);
 
   log(`namespaces: ${1 + plan.routers.length + plan.hosts.length} (${plan.prefix}-*)`);
   baseNamespace(plan.fabric);
@@ -244,6 +247,10 @@ function buildLab(plan: LabPlan, say: Log): void {
     must('sysctl', ['-q', '-p', join(dir, r.node, SYSCTL_PATH)], { netns: r.ns });
   }
 
+  // The routers' daemons (Kea, unbound) as their units run them, on the rendered files.
+  const daemons = plan.routers.flatMap((r) => r.daemons.map((d) => ({ r, d, ...startDaemon(r, d.unit, dir, logs) })));
+  if (daemons.length) log(`routers: daemons ${daemons.map((x) => `${x.d.unit} (${x.r.node})`).join(', ')}`);
+
   // With a dynamic uplink the ISP learns the router's address only now. Route the inside prefixes
   // to it anyway: a neighbour on the ISP's link can always try, and the firewall must stop it.
   if (isp?.dhcp4 && plan.insideRoutes4.length > 0) {
@@ -267,6 +274,15 @@ function buildLab(plan: LabPlan, say: Log): void {
     }
   });
 
+  for (const x of daemons) {
+    const deadline = Date.now() + 15_000;
+    while (!listening(x.r.ns, x.d.listens)) {
+      if (!running(x.pid)) throw new Error(`lab: ${x.d.unit} on ${x.r.node} exited; the end of its log:\n${logTail(x.log)}`);
+      if (Date.now() > deadline) throw new Error(`lab: ${x.d.unit} on ${x.r.node} did not listen on ${x.d.listens.join(', ')} within 15 s; the end of its log:\n${logTail(x.log)}`);
+      run('sleep', ['0.05']);
+    }
+  }
+
   if (isp?.ra?.prefix) {
     const up = plan.uplink!;
     for (const r of plan.routers) {
@@ -275,6 +291,24 @@ function buildLab(plan: LabPlan, say: Log): void {
     }
   }
   log('up');
+}
+
+/**
+ * Starts a unit's daemon in the router namespace as systemd would: its ExecStartPre lines, then
+ * ExecStart, with its environment and directories, on the node's rendered files laid over /etc
+ * and /usr, a /run of its own and a /var/lib whose changes stay in the lab's state directory.
+ */
+function startDaemon(r: LabPlan['routers'][number], unit: string, dir: string, logs: string): { pid: number | undefined; log: string } {
+  const file = r.artifacts.find((a) => a.path === `/etc/systemd/system/${unit}`);
+  const exec = file && unitExec(file.content);
+  if (!exec) throw new Error(`lab: ${unit} of ${r.node} has no unit file with ExecStart`);
+  const script = [...exec.pre, `exec ${exec.start}`].join('\n');
+  const sh = sandboxScript({
+    root: join(dir, r.node), runtimeDirs: exec.runtimeDirs, env: exec.env,
+    varLib: { upper: join(dir, `${r.node}-var`), dirs: exec.stateDirs },
+  }, script);
+  const log = join(logs, `${unit.replace(/\.service$/, '')}-${r.node}.log`);
+  return { pid: startIn(r.ns, log, 'unshare', ['--mount', '--propagation', 'private', 'sh', '-c', sh]), log };
 }
 
 export function labIsUp(prefix: string): boolean {

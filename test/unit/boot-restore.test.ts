@@ -28,7 +28,7 @@ test('kairo boot: a pending generation is replaced by the confirmed one, file by
     const a = compile(home);
     apply(t, a.artifacts, { site: 'home', node: 'router', services: a.services });
     // The pending generation: another LAN address (a networkd file), no PPPoE (unit and peer files go).
-    const changed = home.replace('10.0.0.1/24', '10.0.9.1/24').replace(/  wan:\n    device: ppp0\n    zone: wan\n    pppoe: .*\n/, '  wan:\n    device: enp1s0\n    zone: wan\n    ipv4: dhcp\n');
+    const changed = home.replaceAll('10.0.0.', '10.0.9.').replace(/  wan:\n    device: ppp0\n    zone: wan\n    pppoe: .*\n/, '  wan:\n    device: enp1s0\n    zone: wan\n    ipv4: dhcp\n');
     const b = compile(changed);
     assert.notEqual(changed, home);
     const r2 = apply(t, b.artifacts, { site: 'home', node: 'router', services: b.services }, { confirmSeconds: 300 });

@@ -20,8 +20,14 @@ function state(text: string): ServiceState {
 const steps = (a: ServiceState, b: ServiceState) => serviceActions(a, b).map((x) => `${x.verb} ${x.unit}`.trim());
 const nothing: ServiceState = { services: [], artifacts: [] };
 
-test('services: a first apply reloads systemd, enables kairo-boot first, enables and starts the PPPoE unit', () => {
-  assert.deepEqual(steps(nothing, state(home)), ['daemon-reload', 'enable kairo-boot.service', 'enable kairo-pppoe-wan.service', 'start kairo-pppoe-wan.service']);
+test('services: a first apply reloads systemd, enables kairo-boot first, enables and starts the PPPoE and DHCP units', () => {
+  assert.deepEqual(steps(nothing, state(home)), ['daemon-reload', 'enable kairo-boot.service', 'enable kairo-pppoe-wan.service', 'start kairo-pppoe-wan.service', 'enable kairo-dhcp4.service', 'start kairo-dhcp4.service']);
+});
+
+test('services: a changed DHCP pool reloads Kea (its leases stay), nothing else', () => {
+  const a = state(home);
+  const b = state(home.replace('pool: 10.0.0.129-10.0.0.254', 'pool: 10.0.0.100-10.0.0.254'));
+  assert.deepEqual(steps(a, b), ['reload-or-restart kairo-dhcp4.service']);
 });
 
 test('services: the same site again needs nothing; a changed PPP MTU restarts only the PPPoE unit', () => {

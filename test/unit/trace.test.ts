@@ -58,7 +58,9 @@ test('home-router: router services — ssh from the LAN by its rule, from the WA
   expect(trace(m, 'enp2s0', 'udp', '10.0.0.50', '10.0.0.1', { dport: 53 }), { verdict: 'accept', by: 'firewall.rules[2]', name: 'dns' });
   expect(trace(m, 'enp2s0', 'icmp', '10.0.0.50', '10.0.0.1', { icmpType: 'echo-request' }), { verdict: 'accept', by: 'firewall.rules[1]', name: 'ping-from-lan' });
   // DHCP discover: limited broadcast is delivered to the router
-  expect(trace(m, 'enp2s0', 'udp', '0.0.0.0', '255.255.255.255', { sport: 68, dport: 67 }), { verdict: 'accept', by: 'firewall.rules[3]', name: 'dhcp', hook: 'input' });
+  // The DHCP server opens its port on the link it serves, before the zone's rules.
+  expect(trace(m, 'enp2s0', 'udp', '0.0.0.0', '255.255.255.255', { sport: 68, dport: 67 }), { verdict: 'accept', by: 'interfaces.lan.dhcp (DHCPv4 server)', hook: 'input' });
+  expect(trace(m, 'ppp0', 'udp', '0.0.0.0', '255.255.255.255', { sport: 68, dport: 67 }), { verdict: 'drop', by: 'firewall.policies[2]', hook: 'input' });
 });
 
 test('home-router: conntrack state decides before the zones; new WAN→LAN is dropped by its policy', () => {

@@ -3,7 +3,7 @@
 import { parseAddress, type Family } from '../../lib/ip.js';
 import type { LabCheckConfig } from './index.js';
 
-export type ProbeProto = 'tcp' | 'udp' | 'icmp' | 'dns';
+export type ProbeProto = 'tcp' | 'udp' | 'icmp' | 'dns' | 'dhcp';
 
 export interface LabCheck {
   index: number;
@@ -13,17 +13,19 @@ export interface LabCheck {
   port?: number;
   proto: ProbeProto;
   family: Family;
-  expect: { kind: 'allow' } | { kind: 'blocked' } | { kind: 'reaches'; host: string; port?: number };
+  expect: { kind: 'allow' } | { kind: 'blocked' } | { kind: 'reaches'; host: string; port?: number } | { kind: 'lease'; address?: string };
   seenAs?: string;
+  /** DHCP: the client's hardware address (a reservation's), else one the lab makes up. */
+  mac?: string;
   needs?: LabCheckConfig['needs'];
 }
 
-/** `internet:443/tcp`, `[2001:db8::10]:80/tcp`, `wan:8001/tcp`, `internet/icmp`, `internet/dns`. */
+/** `internet:443/tcp`, `[2001:db8::10]:80/tcp`, `wan:8001/tcp`, `internet/icmp`, `internet/dns`, `router/dhcp`. */
 export function parseTarget(s: string): { host: string; port?: number; proto: ProbeProto } | string {
   const slash = s.lastIndexOf('/');
   if (slash < 0) return "missing '/PROTO' (tcp, udp, icmp or dns)";
   const proto = s.slice(slash + 1);
-  if (!['tcp', 'udp', 'icmp', 'dns'].includes(proto)) return `unknown protocol '${proto}' (tcp, udp, icmp or dns)`;
+  if (!['tcp', 'udp', 'icmp', 'dns', 'dhcp'].includes(proto)) return `unknown protocol '${proto}' (tcp, udp, icmp, dns or dhcp)`;
   const hp = s.slice(0, slash);
   let host = hp;
   let portText: string | undefined;
@@ -51,6 +53,11 @@ export function parseTarget(s: string): { host: string; port?: number; proto: Pr
 function parseExpect(s: string): LabCheck['expect'] | string {
   if (s === 'allow') return { kind: 'allow' };
   if (s === 'blocked') return { kind: 'blocked' };
+  const lease = /^lease(?:\s+(\S+))?$/.exec(s);
+  if (lease) {
+    if (lease[1] && !parseAddress(lease[1])) return `'${lease[1]}' is not an address`;
+    return { kind: 'lease', address: lease[1] };
+  }
   const m = /^reaches\s+(.+)$/.exec(s);
   if (!m) return "expect is 'allow', 'blocked' or 'reaches ADDRESS:PORT'";
   const t = m[1];
@@ -81,6 +88,9 @@ export function parseChecks(site: { interfaces: Record<string, unknown>; lab?: {
       return;
     }
     if (to.proto === 'icmp' && expect.kind === 'reaches') problems.push([i, 'expect', "icmp checks are 'allow' or 'blocked'"]);
+    if ((to.proto === 'dhcp') !== (expect.kind === 'lease')) problems.push([i, 'expect', to.proto === 'dhcp' ? "a DHCP check expects 'lease' or 'lease ADDRESS'" : "'lease' is what a DHCP check (to: router/dhcp) expects"]);
+    if (to.proto === 'dhcp' && (to.host !== 'router' || !ifaces.includes(c.from))) problems.push([i, to.host !== 'router' ? 'to' : 'from', 'a DHCP check asks the router from a client on a link: { from: lan, to: router/dhcp, expect: lease }']);
+    if (c.mac !== undefined && !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(c.mac)) problems.push([i, 'mac', `'${c.mac}' is not a hardware address (52:54:00:12:34:56)`]);
     checks.push({
       index: i,
       name: c.name ?? `${c.from} → ${c.to}`,
@@ -92,6 +102,7 @@ export function parseChecks(site: { interfaces: Record<string, unknown>; lab?: {
       expect,
       seenAs: c['seen-as'],
       needs: c.needs,
+      mac: c.mac?.toLowerCase(),
     });
   });
   return { checks, problems };
