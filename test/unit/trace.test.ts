@@ -148,9 +148,9 @@ test('vps-nat66: containers out — rules in order, then the containers→wan po
 test('routed-vm-host: the Internet reaches a VM\'s public address through its bridge', () => {
   const m = example('routed-vm-host');
   const r = trace(m, 'eth0', 'tcp', '198.51.100.200', '192.0.2.116', { dport: 80 });
-  expect(r, { verdict: 'accept', by: 'firewall.rules[3]', name: 'net-to-vm', oif: 'br116' });
+  expect(r, { verdict: 'accept', by: 'firewall.rules[2]', name: 'net-to-vm', oif: 'br116' });
   assert.equal(r.snat, undefined);
-  expect(trace(m, 'eth0', 'tcp', '198.51.100.200', '198.51.100.11', { dport: 443 }), { verdict: 'accept', by: 'firewall.rules[3]', oif: 'br11' });
+  expect(trace(m, 'eth0', 'tcp', '198.51.100.200', '198.51.100.11', { dport: 443 }), { verdict: 'accept', by: 'firewall.rules[2]', oif: 'br11' });
   // a bootstrap (private) address is not in @public: wan→vms drops
   expect(trace(m, 'eth0', 'tcp', '198.51.100.200', '172.30.116.50', { dport: 80 }), { verdict: 'drop', by: 'nat.snat[0]', oif: 'br116' });
   expect(trace(m, 'eth0', 'tcp', '198.51.100.200', '203.0.113.48', { dport: 22 }), { verdict: 'accept', by: 'firewall.rules[0]', name: 'ssh', hook: 'input' });
@@ -161,16 +161,16 @@ test('routed-vm-host: the Internet reaches a VM\'s public address through its br
 
 test('routed-vm-host: VM to VM only towards public addresses; bootstrap out is SNATed to the host address', () => {
   const m = example('routed-vm-host');
-  expect(trace(m, 'br116', 'tcp', '192.0.2.116', '198.51.100.12', { dport: 22 }), { verdict: 'accept', by: 'firewall.rules[6]', name: 'vm-to-vm-public', oif: 'br12' });
-  expect(trace(m, 'br11', 'tcp', '172.30.11.50', '192.0.2.113', { dport: 80 }), { verdict: 'accept', by: 'firewall.rules[6]', name: 'vm-to-vm-public', oif: 'br113' });
+  expect(trace(m, 'br116', 'tcp', '192.0.2.116', '198.51.100.12', { dport: 22 }), { verdict: 'accept', by: 'firewall.rules[5]', name: 'vm-to-vm-public', oif: 'br12' });
+  expect(trace(m, 'br11', 'tcp', '172.30.11.50', '192.0.2.113', { dport: 80 }), { verdict: 'accept', by: 'firewall.rules[5]', name: 'vm-to-vm-public', oif: 'br113' });
   expect(trace(m, 'br11', 'tcp', '172.30.11.50', '172.30.12.50', { dport: 80 }), { verdict: 'drop', by: 'firewall.policies[3]', oif: 'br12' });
   const boot = trace(m, 'br11', 'udp', '172.30.11.50', '9.9.9.9', { dport: 53 });
-  expect(boot, { verdict: 'accept', by: 'firewall.rules[5]', name: 'vm-bootstrap-out', oif: 'eth0' });
+  expect(boot, { verdict: 'accept', by: 'firewall.rules[4]', name: 'vm-bootstrap-out', oif: 'eth0' });
   assert.deepEqual(boot.snat, { kind: 'snat', to: '203.0.113.48', path: 'nat.snat[0]' });
   const pub = trace(m, 'br116', 'tcp', '192.0.2.116', '9.9.9.9', { dport: 443 });
-  expect(pub, { verdict: 'accept', by: 'firewall.rules[4]', name: 'vm-public-out', oif: 'eth0' });
+  expect(pub, { verdict: 'accept', by: 'firewall.rules[3]', name: 'vm-public-out', oif: 'eth0' });
   assert.equal(pub.snat, undefined, 'public sources keep their address');
-  expect(trace(m, 'br11', 'udp', '0.0.0.0', '255.255.255.255', { sport: 68, dport: 67 }), { verdict: 'accept', by: 'firewall.rules[2]', name: 'dhcp-bootstrap', hook: 'input' });
+  expect(trace(m, 'br11', 'udp', '0.0.0.0', '255.255.255.255', { sport: 68, dport: 67 }), { verdict: 'accept', by: 'interfaces.br11.dhcp (DHCPv4 server)', hook: 'input' });
   expect(trace(m, 'br11', 'tcp', '172.30.11.50', '172.30.11.1', { dport: 22 }), { verdict: 'drop', by: 'firewall.policies[4]', hook: 'input' });
 });
 
@@ -468,7 +468,7 @@ test('kairo trace: exit 0 on accept, 3 on drop, with the verdict line', () => {
   const json = kairo('examples/routed-vm-host.yaml', '--iif', 'br11', '--src', '172.30.11.50', '--dst', '9.9.9.9', '--proto', 'udp', '--dport', '53', '--json');
   assert.equal(json.status, 0, json.stderr);
   const parsed = JSON.parse(json.stdout);
-  assert.deepEqual([parsed.verdict, parsed.oif, parsed.decidedBy.path, parsed.snat.to], ['accept', 'eth0', 'firewall.rules[5]', '203.0.113.48']);
+  assert.deepEqual([parsed.verdict, parsed.oif, parsed.decidedBy.path, parsed.snat.to], ['accept', 'eth0', 'firewall.rules[4]', '203.0.113.48']);
 });
 
 test('kairo trace: usage and input errors exit 1 with a message, never a stack trace', () => {
