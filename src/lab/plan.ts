@@ -126,6 +126,8 @@ export interface LabPlan {
   insideRoutes4: string[];
   /** What a DHCPv4 lease on a served link must carry, per node that serves it (a pair splits the pool). */
   dhcp4: Record<string, { node: string; router: string; dns: string[]; domain?: string; pools: [string, string][]; hosts: { mac: string; ipv4?: string }[] }[]>;
+  /** What a DHCPv6 lease on a served link must carry, per node: an address from a pool, a prefix from the delegation pool. */
+  dhcp6: Record<string, { node: string; ns: string; dns: string[]; pools: [string, string][]; delegate?: { prefix: string; length: number } }[]>;
 }
 
 /** Namespace names: `kl-<site>-<role>`; the site part is kept short so names stay readable. */
@@ -232,6 +234,16 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
         pools: l.v4.pools.map((r) => [fromBig(r.lo, 4), fromBig(r.hi, 4)]), hosts: l.v4.hosts.map((h) => ({ mac: h.mac!, ipv4: h.ipv4 })),
       });
       for (const h of l.v4.hosts) if (h.ipv4) taken.add(h.ipv4);
+    }
+  }
+  const dhcp6: LabPlan['dhcp6'] = {};
+  for (const m of models) {
+    for (const l of featureModel(m, dhcp)?.links ?? []) {
+      if (!l.v6) continue;
+      (dhcp6[l.key] ??= []).push({
+        node: m.node, ns: `${prefix}-r-${m.node}`, dns: l.v6.dns, pools: l.v6.pools.map((r) => [fromBig(r.lo, 6), fromBig(r.hi, 6)]),
+        delegate: l.v6.delegate ? { prefix: l.v6.delegate.prefix.network, length: l.v6.delegate.length } : undefined,
+      });
     }
   }
   const poolsOn = (key: string): Range[] => (dhcp4[key] ?? []).flatMap((d) => d.pools.map(([lo, hi]) => ({ family: 4 as const, lo: toBig(parseAddress(lo)!.addr), hi: toBig(parseAddress(hi)!.addr) })));
@@ -419,7 +431,7 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
 
   const segments = [...new Set(models.flatMap((m) => m.interfaces.map((i) => i.key)))];
   const insideRoutes4 = up?.ipv4Dhcp ? first.interfaces.filter((i) => i !== up).flatMap((i) => i.ipv4.map((a) => a.network)) : [];
-  return { site: site.name ?? 'site', prefix, fabric: `${prefix}-fabric`, segments, routers, hosts, isp, uplink: up?.key, insideRoutes4, dhcp4 };
+  return { site: site.name ?? 'site', prefix, fabric: `${prefix}-fabric`, segments, routers, hosts, isp, uplink: up?.key, insideRoutes4, dhcp4, dhcp6 };
 }
 
 function routerServices(m: NodeModel): string[] {

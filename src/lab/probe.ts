@@ -1,13 +1,13 @@
 // Runs lab checks against live traffic and says what was observed: which namespace answered, on
 // which address, and which source address it saw (after NAT).
 import { run } from '../lib/exec.js';
-import { parseAddress, type Family } from '../lib/ip.js';
+import { contains, parseAddress, parseCidr, type Family } from '../lib/ip.js';
 import type { LabCheck } from '../features/lab/checks.js';
 import type { LabHost, LabPlan } from './plan.js';
 import { AGENT } from './run.js';
 import type { KernelFeatures } from './features.js';
 import { sourceFor, watch, type Witness } from './witness.js';
-import { labMac, requestLease } from './dhcp-probe.js';
+import { labMac, requestLease, requestLease6 } from './dhcp-probe.js';
 import { stateDir } from './run.js';
 import { toBig } from '../features/dhcp/pools.js';
 import { join } from 'node:path';
@@ -150,6 +150,7 @@ export function runCheck(plan: LabPlan, c: LabCheck, features: KernelFeatures): 
  * pool of the node that answered (or the reserved one), and that node's router, DNS and domain.
  */
 function leaseCheck(plan: LabPlan, c: LabCheck, e: { kind: 'lease'; address?: string }, ns: string, exp: string): CheckResult {
+  if (c.family === 6) return lease6Check(plan, c, e, ns, exp);
   const served = plan.dhcp4[c.from] ?? [];
   if (served.length === 0) return { check: c, status: 'fail', expected: exp, observed: `the site serves no DHCPv4 on ${c.from}` };
   const mac = c.mac ?? labMac(`${plan.prefix} ${c.index}`);
@@ -170,6 +171,51 @@ function leaseCheck(plan: LabPlan, c: LabCheck, e: { kind: 'lease'; address?: st
     if ((node.domain ?? '') !== (lease.domain ?? '')) problems.push(`domain should be ${node.domain ?? 'none'}`);
   }
   return { check: c, status: problems.length ? 'fail' : 'pass', expected: exp, observed: problems.length ? `${observed}: ${problems.join('; ')}` : `${observed} (from ${node!.node})` };
+}
+
+/**
+ * DHCPv6 as a downstream router asks: an address from a pool6 and, where the link delegates, a
+ * prefix from the delegation pool. A prefix only counts when the router then routes it to the
+ * client: the router pings an address of the prefix, which the client holds.
+ */
+function lease6Check(plan: LabPlan, c: LabCheck, e: { kind: 'lease'; address?: string }, ns: string, exp: string): CheckResult {
+  const served = plan.dhcp6[c.from] ?? [];
+  if (served.length === 0) return { check: c, status: 'fail', expected: exp, observed: `the site serves no DHCPv6 on ${c.from}` };
+  const pd = served.some((d) => d.delegate);
+  const mac = c.mac ?? labMac(`${plan.prefix} ${c.index} v6`);
+  const got = requestLease6(ns, mac, stateDir(plan.prefix), pd);
+  if ('error' in got) return { check: c, status: 'fail', expected: exp, observed: got.error };
+  const { lease, dev } = got;
+  try {
+    const observed = `${mac} got ${lease.address ?? 'no address'}${pd ? `, prefix ${lease.prefix ?? 'none'}` : ''}, dns ${lease.dns.join(' ') || '-'}`;
+    const problems: string[] = [];
+    const inRange = (a: string, [lo, hi]: [string, string]) => {
+      const n = toBig(parseAddress(a)!.addr);
+      return toBig(parseAddress(lo)!.addr) <= n && n <= toBig(parseAddress(hi)!.addr);
+    };
+    const node = served.find((d) => lease.address && d.pools.some((p) => inRange(lease.address!, p)));
+    if (e.address && lease.address !== e.address) problems.push(`want ${e.address}`);
+    if (!node) problems.push(`address not in any pool6 of ${c.from}`);
+    else if (node.dns.join(' ') !== lease.dns.join(' ')) problems.push(`dns should be ${node.dns.join(' ') || 'none'}`);
+    let routed = '';
+    if (pd && node?.delegate) {
+      const p = lease.prefix && parseCidr(lease.prefix);
+      const pool = parseCidr(node.delegate.prefix)!;
+      if (!p || !contains(pool, p.addr) || p.prefix !== node.delegate.length) problems.push(`prefix should be a /${node.delegate.length} of ${node.delegate.prefix}`);
+      else {
+        // The client holds an address of its prefix; the router must reach it through the route Kea's hook added.
+        const inside = `${p.addr.toString().replace(/::$/, '')}::1`;
+        run('ip', ['-n', ns, 'addr', 'add', `${inside}/128`, 'dev', 'lo']);
+        const ping = run('ping', ['-6', '-c', '1', '-W', '2', inside], { netns: node.ns, timeoutMs: 5000 });
+        run('ip', ['-n', ns, 'addr', 'del', `${inside}/128`, 'dev', 'lo']);
+        routed = ping.code === 0 ? `; ${node.node} routes it (pinged ${inside})` : '';
+        if (ping.code !== 0) problems.push(`${node.node} does not route ${lease.prefix} to the client (ping ${inside} failed)`);
+      }
+    }
+    return { check: c, status: problems.length ? 'fail' : 'pass', expected: exp, observed: problems.length ? `${observed}: ${problems.join('; ')}` : `${observed} (from ${node!.node})${routed}` };
+  } finally {
+    run('ip', ['-n', ns, 'link', 'del', dev]);
+  }
 }
 
 export function formatTable(results: CheckResult[]): string {

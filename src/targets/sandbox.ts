@@ -11,6 +11,8 @@ export interface SandboxOptions {
   devices?: string[];
   /** A fresh /run (tmpfs) with these directories (the unit's RuntimeDirectory=). */
   runtimeDirs?: string[];
+  /** Only these directories of /run made private (tmpfs each), the rest of /run as it is. */
+  privateRunDirs?: string[];
   /** /var/lib made writable into this directory (upper layer), with these directories made. */
   varLib?: { upper: string; dirs: string[] };
   /** Environment assignments (KEY=VALUE) for the command. */
@@ -33,6 +35,7 @@ export function sandboxScript(o: SandboxOptions, script = 'exec "$@"'): string {
     lines.push('mount -t tmpfs -o mode=0755 kairo-run /run');
     for (const d of o.runtimeDirs) lines.push(`mkdir -p ${q(`/run/${d}`)}`);
   }
+  for (const d of o.privateRunDirs ?? []) lines.push(`mkdir -p ${q(`/run/${d}`)}`, `mount -t tmpfs -o mode=0755 kairo-run ${q(`/run/${d}`)}`);
   if (o.varLib) {
     lines.push(`mkdir -p ${q(`${o.varLib.upper}/upper`)} ${q(`${o.varLib.upper}/work`)}`);
     lines.push(`mount -t overlay kairo-var -o ${q(`lowerdir=/var/lib,upperdir=${o.varLib.upper}/upper,workdir=${o.varLib.upper}/work`)} /var/lib`);

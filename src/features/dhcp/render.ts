@@ -121,6 +121,8 @@ export function dhcp6Config(m: DhcpModel): Json | undefined {
   return {
     'interfaces-config': { interfaces: links.map((l) => l.device), 'service-sockets-max-retries': 600, 'service-sockets-retry-wait-time': 1000 },
     'control-socket': { 'socket-type': 'unix', 'socket-name': '/run/kairo-kea6/control.sock' },
+    // The server's DUID is kept here (Kea's default, /var/lib/kea, belongs to Debian's unit).
+    'data-directory': KEA_STATE,
     'lease-database': leaseDatabase(m.db, 6),
     'calculate-tee-times': true,
     subnet6: links.map((l) => subnet6(l, l.v6!)),
@@ -174,8 +176,10 @@ WantedBy=multi-user.target
  */
 function pdRoutesScript(head: string): string {
   return `#!/bin/sh
-${head}# Called by Kea's run_script hook: $1 is the hook point, the lease is in the environment.
+${head}# Called by Kea's run_script hook: $1 is the hook point, the lease is in the environment (which
+# is only Kea's variables: no PATH).
 set -u
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
 route() { # add|del PREFIX LEN VIA DEV
   [ -n "$2" ] && [ -n "$3" ] || return 0
   if [ "$1" = add ]; then ip -6 route replace "$2/$3" via "$4" dev "$5" proto dhcp; else ip -6 route del "$2/$3" proto dhcp 2>/dev/null; fi
