@@ -5,7 +5,7 @@
 import type { FwRule } from '../firewall/chains.js';
 import { defineFeature, type Service } from '../feature.js';
 import { buildDhcpModel, type DhcpModel } from './model.js';
-import { DHCP4_CONF, DHCP6_CONF, PD_ROUTES, UNIT_DIR, renderDhcp, unit4, unit6 } from './render.js';
+import { DB_INIT, DHCP4_CONF, DHCP6_CONF, PD_ROUTES, UNIT_DIR, renderDhcp, unit4, unit6 } from './render.js';
 import { dhcpInterfaceKeys, dhcpSiteKeys } from './schema.js';
 import { verifyDhcp } from './verify.js';
 
@@ -31,10 +31,11 @@ export const dhcp = defineFeature({
   services: (m) => {
     const out: Service[] = [];
     // Kea rereads its file on SIGHUP and keeps its leases: a changed file reloads, never restarts.
+    const db = m.db.type === 'memfile' ? [] : [DB_INIT];
     const v4 = m.links.filter((l) => l.v4).map((l) => l.device);
     const v6 = m.links.filter((l) => l.v6).map((l) => l.device);
-    if (v4.length) out.push({ unit: unit4, files: [DHCP4_CONF, `${UNIT_DIR}/${unit4}`], onChange: 'reload-or-restart', enabled: true, after: ['kairo-boot.service'], lab: { listens: ['udp:67'] }, check: { argv: ['kea-dhcp4', '-t', DHCP4_CONF], devices: v4 } });
-    if (v6.length) out.push({ unit: unit6, files: [DHCP6_CONF, `${UNIT_DIR}/${unit6}`, PD_ROUTES], onChange: 'reload-or-restart', enabled: true, after: ['kairo-boot.service'], lab: { listens: ['udp:547'] }, check: { argv: ['kea-dhcp6', '-t', DHCP6_CONF], devices: v6 } });
+    if (v4.length) out.push({ unit: unit4, files: [DHCP4_CONF, `${UNIT_DIR}/${unit4}`, ...db], onChange: 'reload-or-restart', enabled: true, after: ['kairo-boot.service'], lab: { listens: ['udp:67'] }, check: { argv: ['kea-dhcp4', '-t', DHCP4_CONF], devices: v4 } });
+    if (v6.length) out.push({ unit: unit6, files: [DHCP6_CONF, `${UNIT_DIR}/${unit6}`, PD_ROUTES, ...db], onChange: 'reload-or-restart', enabled: true, after: ['kairo-boot.service'], lab: { listens: ['udp:547'] }, check: { argv: ['kea-dhcp6', '-t', DHCP6_CONF], devices: v6 } });
     return out;
   },
 });

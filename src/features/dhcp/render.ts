@@ -11,6 +11,7 @@ export const KEA_STATE = '/var/lib/kairo/kea';
 export const DHCP4_CONF = `${KEA_DIR}/dhcp4.json`;
 export const DHCP6_CONF = `${KEA_DIR}/dhcp6.json`;
 export const PD_ROUTES = '/usr/lib/kairo/kea-pd-routes';
+export const DB_INIT = '/usr/lib/kairo/kea-db-init';
 export const unit4 = 'kairo-dhcp4.service';
 export const unit6 = 'kairo-dhcp6.service';
 export const UNIT_DIR = '/etc/systemd/system';
@@ -142,7 +143,25 @@ function waitForDevices(devices: string[]): string {
   return `/bin/sh -c 'for d in ${devices.join(' ')}; do n=0; until [ -e /sys/class/net/$$d ]; do n=$$((n+1)); [ $$n -lt 600 ] || { echo "kairo: no device $$d" >&2; exit 1; }; sleep 0.1; done; done'`;
 }
 
-function keaUnit(head: string, family: 4 | 6, site: string, devices: string[]): string {
+/**
+ * A lease database other than the file needs Kea's schema: kea-admin creates it the first time
+ * and upgrades it after a Kea upgrade. Holds the password, so only root reads it.
+ */
+function dbInitScript(head: string, db: Exclude<LeaseDatabase, { type: 'memfile' }>): string {
+  const q = (v: string) => `'${v.replaceAll("'", "'\\''")}'`;
+  const args = `${db.type} -h ${q(db.host)}${db.port ? ` -P ${db.port}` : ''} -u ${q(db.user)} -p ${q(db.password.reveal())} -n ${q(db.name)}`;
+  return `#!/bin/sh
+${head}# Kea's schema in the ${db.type} lease database: created when missing, upgraded when old.
+set -eu
+if kea-admin db-version ${args} >/dev/null 2>&1; then
+  exec kea-admin db-upgrade ${args}
+else
+  exec kea-admin db-init ${args}
+fi
+`;
+}
+
+function keaUnit(head: string, family: 4 | 6, site: string, devices: string[], db: LeaseDatabase): string {
   const bin = `/usr/sbin/kea-dhcp${family}`;
   const conf = family === 4 ? DHCP4_CONF : DHCP6_CONF;
   // The site name is a plain name (letters, digits, - and _): no systemd specifier can hide in it.
@@ -157,7 +176,7 @@ Environment=KEA_PIDFILE_DIR=/run/kairo-kea${family} KEA_LOCKFILE_DIR=/run/kairo-
 RuntimeDirectory=kairo-kea${family}
 StateDirectory=kairo/kea
 ExecStartPre=${waitForDevices(devices)}
-# Kea's own check first: a file it refuses never replaces a running server's.
+${db.type === 'memfile' ? '' : `ExecStartPre=${DB_INIT}\n`}# Kea's own check first: a file it refuses never replaces a running server's.
 ExecStartPre=${bin} -t ${conf}
 ExecStart=${bin} -c ${conf}
 # SIGHUP rereads the file; leases stay (they live in the lease database).
@@ -212,12 +231,13 @@ export function renderDhcp(m: DhcpModel, head: string, site: string): Artifact[]
   const c6 = dhcp6Config(m);
   if (c4) {
     out.push({ path: DHCP4_CONF, content: keaFile(head, 'Dhcp4', c4), mode: sensitive ? 0o600 : 0o644, owner: 'dhcp', reload: 'none', ...(sensitive ? { sensitive } : {}) });
-    out.push({ path: `${UNIT_DIR}/${unit4}`, content: keaUnit(head, 4, site, m.links.filter((l) => l.v4).map((l) => l.device)), mode: 0o644, owner: 'dhcp', reload: 'none' });
+    out.push({ path: `${UNIT_DIR}/${unit4}`, content: keaUnit(head, 4, site, m.links.filter((l) => l.v4).map((l) => l.device), m.db), mode: 0o644, owner: 'dhcp', reload: 'none' });
   }
   if (c6) {
     out.push({ path: DHCP6_CONF, content: keaFile(head, 'Dhcp6', c6), mode: sensitive ? 0o600 : 0o644, owner: 'dhcp', reload: 'none', ...(sensitive ? { sensitive } : {}) });
-    out.push({ path: `${UNIT_DIR}/${unit6}`, content: keaUnit(head, 6, site, m.links.filter((l) => l.v6).map((l) => l.device)), mode: 0o644, owner: 'dhcp', reload: 'none' });
+    out.push({ path: `${UNIT_DIR}/${unit6}`, content: keaUnit(head, 6, site, m.links.filter((l) => l.v6).map((l) => l.device), m.db), mode: 0o644, owner: 'dhcp', reload: 'none' });
     if (c6['hooks-libraries']) out.push({ path: PD_ROUTES, content: pdRoutesScript(head), mode: 0o755, owner: 'dhcp', reload: 'none' });
   }
+  if (m.db.type !== 'memfile' && (c4 || c6)) out.push({ path: DB_INIT, content: dbInitScript(head, m.db), mode: 0o700, owner: 'dhcp', reload: 'none', sensitive: true });
   return out;
 }
