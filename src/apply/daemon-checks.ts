@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import type { Artifact } from '../render/artifact.js';
 import type { Service } from '../features/feature.js';
 import type { RunResult } from '../lib/exec.js';
-import { sandboxArgv } from '../targets/sandbox.js';
+import { sandboxArgv, unitExec } from '../targets/sandbox.js';
 
 /** Debian packages that bring each checker, for the hint. */
 const PACKAGES: Record<string, string> = {
@@ -48,7 +48,13 @@ export function runDaemonChecks(services: Service[], artifacts: Artifact[], exec
       writeFileSync(p, a.content, { mode: a.mode });
     }
     return services.map((s) => {
-      const argv = sandboxArgv({ root, devices: s.check!.devices }, s.check!.argv);
+      // The unit's own directories exist when its daemon runs (systemd makes them): so in the check.
+      const unit = artifacts.find((a) => a.path === `/etc/systemd/system/${s.unit}`);
+      const dirs = unit ? unitExec(unit.content) : undefined;
+      const argv = sandboxArgv({
+        root, devices: s.check!.devices, runtimeDirs: dirs?.runtimeDirs,
+        varLib: dirs?.stateDirs.length ? { upper: join(root, '.var-lib'), dirs: dirs.stateDirs } : undefined,
+      }, s.check!.argv);
       const r = exec(argv[0], argv.slice(1));
       const missing = r.code === 127 || /not found|No such file or directory/.test(r.stderr) && r.stderr.includes(s.check!.argv[0]);
       const pkg = PACKAGES[s.check!.argv[0]];
