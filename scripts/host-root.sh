@@ -32,7 +32,7 @@ say() { printf 'host-root: [%6s ms] %s\n' "$(ms)" "$*"; }
 die() { echo "host-root: error: $*" >&2; exit 1; }
 
 SUITE=bookworm
-PACKAGES=(systemd systemd-sysv dbus nftables iproute2 iputils-ping procps ppp libstdc++6 ca-certificates)
+PACKAGES=(systemd systemd-sysv dbus nftables iproute2 iputils-ping procps ppp libstdc++6 ca-certificates kea-dhcp4-server kea-dhcp6-server unbound)
 NODE=${KAIRO_HOST_NODE:-/usr/bin/node}
 STAMP=$(sha256sum "$SELF" | cut -c1-16)
 shared_version() { dpkg-query -W -f='${Version}' libsystemd-shared 2>/dev/null || true; }
@@ -119,6 +119,7 @@ build_root() {
     --customize-hook='printf "127.0.0.1 localhost\n127.0.1.1 kairo-host\n::1 localhost\n" > "$1/etc/hosts"' \
     --customize-hook='mkdir -p "$1/var/log/journal"' \
     --customize-hook='chroot "$1" systemctl enable systemd-networkd.service' \
+    --customize-hook='chroot "$1" systemctl disable kea-dhcp4-server.service kea-dhcp6-server.service unbound.service' \
     --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
     "$SUITE" "$WORK/root" "${mirror[@]}" >"$WORK/mmdebstrap.log" 2>&1 \
     || { tail -30 "$WORK/mmdebstrap.log" >&2; die "mmdebstrap failed (log above)"; }
