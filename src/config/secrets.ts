@@ -17,9 +17,12 @@ export function resolveSiteSecrets(site: Site, source: SourceMap, io: SecretRead
   const secrets: Secrets = new Map();
   const diagnostics: Diagnostic[] = [];
   for (const f of FEATURES as readonly AnyFeature[]) {
-    for (const { path, ref } of f.secrets?.(site) ?? []) {
+    for (const { path, ref, refuse } of f.secrets?.(site) ?? []) {
       const r = resolveSecret(ref, io);
-      if (r instanceof Secret && CONTROL.test(r.reveal())) {
+      if (r instanceof Secret && refuse && refuse.pattern.test(r.reveal())) {
+        // What the daemon cannot carry, said without the value.
+        diagnostics.push({ code: 'secret.unusable', severity: 'error', path: formatPath(path), message: `the secret from ${r.source} ${refuse.why}`, hint: `${refuse.hint}; the value is never printed`, file: source.file, ...source.locate(path) });
+      } else if (r instanceof Secret && CONTROL.test(r.reveal())) {
         // A daemon's file holds the value as text on a line of its own: a newline in it would
         // write a second line (another pppd option) where the password belongs.
         diagnostics.push({ code: 'secret.control-character', severity: 'error', path: formatPath(path), message: `the secret from ${r.source} holds a line break or another control character`, hint: 'a secret is one line of printable text; a trailing newline in a file is fine (it is dropped). The value is never printed', file: source.file, ...source.locate(path) });

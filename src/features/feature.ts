@@ -198,7 +198,7 @@ export interface Feature<S extends Keys = Keys, I extends Keys = Keys, M = unkno
   /** Keys of each `interfaces.NAME` entry this feature owns. */
   interfaceKeys?: I;
   /** Secret references in its slice; resolved before model (never printed). */
-  secrets?(site: SiteView<S, I>): { path: PathSegment[]; ref: SecretRef }[];
+  secrets?(site: SiteView<S, I>): { path: PathSegment[]; ref: SecretRef; refuse?: { pattern: RegExp; why: string; hint: string } }[];
   verify?(ctx: VerifyContext<S, I>): void;
   model?(ctx: ModelContext<S, I>): M | undefined;
   /** Devices added next to interfaces (joining their zones). */

@@ -100,7 +100,7 @@ export function parseLease(stdout: string): Lease | undefined {
 }
 
 /** Asks for a lease on `ns`'s eth0 with `mac`. */
-export function requestLease(ns: string, mac: string, script: string): Lease | { error: string } {
+export function requestLease(ns: string, mac: string, script: string, release = true): Lease | { error: string } {
   const dev = `dh${mac.slice(-5).replace(':', '')}`;
   const ip = (...a: string[]) => run('ip', ['-n', ns, ...a]);
   ip('link', 'del', dev);
@@ -109,7 +109,7 @@ export function requestLease(ns: string, mac: string, script: string): Lease | {
   ip('link', 'set', dev, 'up');
   try {
     // -q: quit once bound; -R: release on exit; -n: fail rather than retry for ever.
-    const r = run('busybox', ['udhcpc', '-i', dev, '-f', '-q', '-R', '-n', '-t', '6', '-T', '1', '-A', '1', '-s', script, '-O', 'mtu', '-O', 'staticroutes', '-O', 'search'], { netns: ns, timeoutMs: 20_000 });
+    const r = run('busybox', ['udhcpc', '-i', dev, '-f', '-q', ...(release ? ['-R'] : []), '-n', '-t', '6', '-T', '1', '-A', '1', '-s', script, '-O', 'mtu', '-O', 'staticroutes', '-O', 'search'], { netns: ns, timeoutMs: 20_000 });
     return parseLease(r.stdout) ?? { error: `no lease (udhcpc: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' / ') || 'no output'})` };
   } finally {
     ip('link', 'del', dev);

@@ -14,6 +14,7 @@ import { NETWORKD_DIR } from '../features/interfaces/networkd.js';
 import { startPdServer, followDelegation } from './pd.js';
 import { sandboxScript, unitExec } from '../targets/sandbox.js';
 import { writeDhcpScript } from './dhcp-probe.js';
+import { localLeaseDb, startLeaseDb } from './lease-db.js';
 
 export const STATE_ROOT = '/run/kairo-lab';
 export const AGENT = join(dirname(fileURLToPath(import.meta.url)), 'agent.mjs');
@@ -247,8 +248,19 @@ function buildLab(plan: LabPlan, say: Log): void {
     must('sysctl', ['-q', '-p', join(dir, r.node, SYSCTL_PATH)], { netns: r.ns });
   }
 
+  // A lease database on the router itself (MySQL): the lab stands in for it before Kea starts.
+  const socketDirs = new Map<string, string>();
+  for (const r of plan.routers) {
+    const db = r.daemons.length ? localLeaseDb(r.artifacts) : undefined;
+    if (!db) continue;
+    const socketDir = join(dir, `${r.node}-mysqld-run`);
+    log(`${r.node}: MariaDB for the ${db.type} lease database '${db.name}' (the lab stands in for it)`);
+    startLeaseDb(r.ns, db, join(dir, `${r.node}-mariadb`), socketDir, startIn, join(logs, `mariadb-${r.node}.log`));
+    socketDirs.set(r.node, socketDir);
+  }
+
   // The routers' daemons (Kea, unbound) as their units run them, on the rendered files.
-  const daemons = plan.routers.flatMap((r) => r.daemons.map((d) => ({ r, d, ...startDaemon(r, d.unit, dir, logs) })));
+  const daemons = plan.routers.flatMap((r) => r.daemons.map((d) => ({ r, d, ...startDaemon(r, d.unit, dir, logs, socketDirs.get(r.node)) })));
   if (daemons.length) log(`routers: daemons ${daemons.map((x) => `${x.d.unit} (${x.r.node})`).join(', ')}`);
 
   // With a dynamic uplink the ISP learns the router's address only now. Route the inside prefixes
@@ -298,7 +310,7 @@ function buildLab(plan: LabPlan, say: Log): void {
  * ExecStart, with its environment and directories, on the node's rendered files laid over /etc
  * and /usr, a /run of its own and a /var/lib whose changes stay in the lab's state directory.
  */
-function startDaemon(r: LabPlan['routers'][number], unit: string, dir: string, logs: string): { pid: number | undefined; log: string } {
+function startDaemon(r: LabPlan['routers'][number], unit: string, dir: string, logs: string, mysqlSocketDir?: string): { pid: number | undefined; log: string } {
   const file = r.artifacts.find((a) => a.path === `/etc/systemd/system/${unit}`);
   const exec = file && unitExec(file.content);
   if (!exec) throw new Error(`lab: ${unit} of ${r.node} has no unit file with ExecStart`);
@@ -306,6 +318,7 @@ function startDaemon(r: LabPlan['routers'][number], unit: string, dir: string, l
   const sh = sandboxScript({
     root: join(dir, r.node), runtimeDirs: exec.runtimeDirs, env: exec.env,
     varLib: { upper: join(dir, `${r.node}-var`), dirs: exec.stateDirs },
+    binds: mysqlSocketDir ? [[mysqlSocketDir, '/run/mysqld']] : undefined,
   }, script);
   const log = join(logs, `${unit.replace(/\.service$/, '')}-${r.node}.log`);
   return { pid: startIn(r.ns, log, 'unshare', ['--mount', '--propagation', 'private', 'sh', '-c', sh]), log };

@@ -15,6 +15,8 @@ export interface SandboxOptions {
   privateRunDirs?: string[];
   /** /var/lib made writable into this directory (upper layer), with these directories made. */
   varLib?: { upper: string; dirs: string[] };
+  /** Directories bound in after the mounts above ([source, target]): a socket directory two sandboxes share. */
+  binds?: [string, string][];
   /** Environment assignments (KEY=VALUE) for the command. */
   env?: string[];
 }
@@ -31,9 +33,14 @@ export function sandboxScript(o: SandboxOptions, script = 'exec "$@"'): string {
   for (const dir of ['etc', 'usr']) {
     lines.push(`if [ -d ${q(`${o.root}/${dir}`)} ]; then mount -t overlay kairo-${dir} -o ${q(`lowerdir=${o.root}/${dir}:/${dir}`)} /${dir}; fi`);
   }
+  const runBinds = (o.binds ?? []).filter(([, dst]) => dst.startsWith('/run/'));
   if (o.runtimeDirs) {
-    lines.push('mount -t tmpfs -o mode=0755 kairo-run /run');
-    for (const d of o.runtimeDirs) lines.push(`mkdir -p ${q(`/run/${d}`)}`);
+    // The fresh /run is made aside (on /mnt, in this mount namespace only) and moved over /run
+    // last: what is bound into it may itself live under the old /run.
+    lines.push('mount -t tmpfs -o mode=0755 kairo-run /mnt');
+    for (const d of o.runtimeDirs) lines.push(`mkdir -p ${q(`/mnt/${d}`)}`);
+    for (const [src, dst] of runBinds) lines.push(`mkdir -p ${q(`/mnt/${dst.slice(5)}`)}`, `mount --bind ${q(src)} ${q(`/mnt/${dst.slice(5)}`)}`);
+    lines.push('mount -n --move /mnt /run');
   }
   for (const d of o.privateRunDirs ?? []) lines.push(`mkdir -p ${q(`/run/${d}`)}`, `mount -t tmpfs -o mode=0755 kairo-run ${q(`/run/${d}`)}`);
   if (o.varLib) {
@@ -41,6 +48,7 @@ export function sandboxScript(o: SandboxOptions, script = 'exec "$@"'): string {
     lines.push(`mount -t overlay kairo-var -o ${q(`lowerdir=/var/lib,upperdir=${o.varLib.upper}/upper,workdir=${o.varLib.upper}/work`)} /var/lib`);
     for (const d of o.varLib.dirs) lines.push(`mkdir -p ${q(`/var/lib/${d}`)}`);
   }
+  for (const [src, dst] of (o.binds ?? []).filter((b) => !o.runtimeDirs || !runBinds.includes(b))) lines.push(`mkdir -p ${q(dst)}`, `mount --bind ${q(src)} ${q(dst)}`);
   for (const e of o.env ?? []) lines.push(`export ${q(e)}`);
   lines.push(script);
   return lines.join('\n');

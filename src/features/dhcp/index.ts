@@ -17,7 +17,10 @@ export const dhcp = defineFeature({
   interfaceKeys: dhcpInterfaceKeys,
   secrets: (site) => {
     const db = site.dhcp?.['lease-database'];
-    return db && db.type !== 'memfile' ? [{ path: ['dhcp', 'lease-database', 'password'], ref: db.password }] : [];
+    // Kea 2.2 builds a connection string of name='value' pairs: a quote in the password ends it
+    // (and Kea then logs the string, password and all).
+    const refuse = { pattern: /'/, why: "holds a single quote, which Kea cannot take in a database password (it cuts its connection settings there)", hint: 'choose a password without a single quote' };
+    return db && db.type !== 'memfile' ? [{ path: ['dhcp', 'lease-database', 'password'], ref: db.password, refuse }] : [];
   },
   verify: verifyDhcp,
   model: (ctx): DhcpModel | undefined => buildDhcpModel(ctx.site as never, ctx.node, ctx.interfaces, ctx.secrets, () => ({})),
