@@ -211,9 +211,10 @@ function freeHost(net: Cidr, taken: Set<string>, pools: Range[] = []): string | 
     }
     return undefined;
   }
-  for (let k = 0x100; k < 0x200; k++) {
-    const a = nthAddress(net, k).toString();
-    if (!taken.has(a)) return a;
+  for (let k = 0x100; k < 0x10000; k++) {
+    const addr = nthAddress(net, k);
+    const n = toBig(addr);
+    if (!taken.has(addr.toString()) && !pools.some((r) => r.family === 6 && r.lo <= n && n <= r.hi)) return addr.toString();
   }
   return undefined;
 }
@@ -246,7 +247,7 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
       });
     }
   }
-  const poolsOn = (key: string): Range[] => (dhcp4[key] ?? []).flatMap((d) => d.pools.map(([lo, hi]) => ({ family: 4 as const, lo: toBig(parseAddress(lo)!.addr), hi: toBig(parseAddress(hi)!.addr) })));
+  const poolsOn = (key: string): Range[] => [...(dhcp4[key] ?? []), ...(dhcp6[key] ?? [])].flatMap((d) => d.pools.map(([lo, hi]) => ({ family: parseAddress(lo)!.family, lo: toBig(parseAddress(lo)!.addr), hi: toBig(parseAddress(hi)!.addr) })));
 
   const routers: LabRouter[] = models.map((m) => {
     const rc = routerContribution(m);

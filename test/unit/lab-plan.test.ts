@@ -28,3 +28,20 @@ test('lab plan: a site that uses every candidate gets a clear refusal, not an ov
   const all = ['203.0.113.0/24', '198.51.100.0/24', '192.0.2.0/24', '198.18.0.0/15', '100.64.0.0/10'];
   assert.throws(() => plan(withBlocklist(all)), /the site uses every address the lab would give its own hosts/);
 });
+
+test('lab plan: the LAN client takes an address outside every DHCP pool (v4 and v6) and off the reservations', () => {
+  const text = `version: 1
+interfaces:
+  wan: { device: eth0, zone: wan, ipv4: dhcp }
+  lan:
+    device: eth1
+    zone: lan
+    ipv4: 10.0.0.1/24
+    ipv6: fd00:1::1/64
+    dhcp: { pool: 10.0.0.100-10.0.0.254, pool6: "fd00:1::100-fd00:1::1ff", hosts: [{ name: a, mac: "52:54:00:00:00:01", ipv4: 10.0.0.99 }] }
+`;
+  const r = compileSite(text, 'site.yaml');
+  assert.ok(r.ok, r.diagnostics.map((d) => d.message).join('\n'));
+  const client = planFor(r).hosts.find((h) => h.role === 'client')!;
+  assert.deepEqual(client.owns, ['10.0.0.98', 'fd00:1::200']);
+});
