@@ -5,6 +5,7 @@ import { renderCommand } from './render.js';
 import { schemaCommand } from './schema.js';
 import { applyCommand, confirmCommand, planCommand, rollbackCommand, statusCommand, watchdogCommand, bootCommand } from './apply.js';
 import { collect, traceCommand } from './trace.js';
+import { diagramCommand } from './diagram.js';
 import { labDownCommand, labRunCommand, labScanCommand, labTestCommand, labUpCommand } from './lab.js';
 
 const program = new Command();
@@ -61,6 +62,8 @@ program.command('rollback').argument('[generation]').option('--target <spec>', t
 program.command('status').option('--target <spec>', targetHelp).option('--json').description('live generation, pending confirm, generations').action(statusCommand);
 program.command('boot').description('at start-up (kairo-boot.service): the last confirmed generation, its ruleset, then forwarding').action(bootCommand);
 program.command('_watchdog', { hidden: true }).requiredOption('--target <spec>').action(watchdogCommand);
+program.command('diagram').argument('<file>', 'site file').option('--out <file>', 'write the SVG (or DOT) here instead of stdout').option('--dot', 'print the Graphviz source instead of SVG')
+  .description('draw the site as SVG: nodes, links, zones, addresses, uplinks, published services').action(diagramCommand);
 program.command('schema').description('print the JSON Schema of the site file (for editors)').action(schemaCommand);
 
 try {
