@@ -8,6 +8,7 @@ import { containers } from './containers/index.js';
 import { pppoe } from './pppoe/index.js';
 import { dsLite } from './ds-lite/index.js';
 import { routedHostsFeature } from './routed-hosts/index.js';
+import { ra } from './ra/index.js';
 import { firewall } from './firewall/index.js';
 import { nat } from './nat/index.js';
 import { sysctl } from './sysctl/index.js';
@@ -21,6 +22,7 @@ export const FEATURES = [
   pppoe,
   dsLite,
   routedHostsFeature,
+  ra,
   firewall,
   nat,
   sysctl,
