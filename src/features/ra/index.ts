@@ -4,7 +4,6 @@
 // prefix, networkd 252 simply stops announcing the old /64, so hosts would keep using an address
 // that no longer routes for up to its preferred lifetime; the prefix-delegation follower then
 // sends RAs of its own for the old prefix with lifetime 0 (RFC 9096), with ./deprecate.ts.
-import { z } from 'zod';
 import { defineFeature } from '../feature.js';
 import { raSchema } from './schema.js';
 import { buildRaModel, type RaModel } from './model.js';
@@ -18,7 +17,7 @@ export const ra = defineFeature({
   id: 'ra',
   interfaceKeys: {
     ra: raSchema.optional().describe('router advertisements on this link: false for none, true or settings; default on for a non-uplink link with a static /64 or a delegated prefix'),
-  } as { ra: z.ZodOptional<typeof raSchema> },
+  },
   verify: verifyRa,
   model: (ctx): RaModel | undefined => buildRaModel(ctx),
   networkd: (m) => m.links.map(raNetworkd),

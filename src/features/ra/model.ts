@@ -64,7 +64,7 @@ function isUplink(ctx: ModelContext, i: IfaceModel, cfg: Record<string, unknown>
 }
 
 /** Links whose hosts kairo numbers: containers with an IPv6 address, bridges with public addresses routed onto them. */
-function numberedByKairo(ctx: ModelContext, i: IfaceModel, cfg: Record<string, unknown>): boolean {
+function numberedByKairo(i: IfaceModel, cfg: Record<string, unknown>): boolean {
   const hosts = (cfg.hosts as { ipv6?: string }[] | undefined) ?? [];
   return hosts.some((h) => h.ipv6) || Boolean(i.bridge && i.routes.some((r) => !r.via));
 }
@@ -79,7 +79,7 @@ export function buildRaModel(ctx: ModelContext): RaModel | undefined {
     const own = i.ipv6.filter((a) => !isLinkLocal(a.addr));
     if (ra === undefined && (isUplink(ctx, i, cfg) || !(delegated || own.some((a) => a.prefix === 64)))) continue;
     const o = ra === true || ra === undefined ? RA_DEFAULTS : ra;
-    const slaac = o.slaac ?? !numberedByKairo(ctx, i, cfg);
+    const slaac = o.slaac ?? !numberedByKairo(i, cfg);
     const prefixes: RaPrefix[] = [];
     const seen = new Set<string>();
     for (const c of [...own, ...(o.prefixes ?? []).map((p) => parseCidr(p, true)!)]) {
