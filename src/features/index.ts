@@ -8,6 +8,7 @@ import { containers } from './containers/index.js';
 import { pppoe } from './pppoe/index.js';
 import { dsLite } from './ds-lite/index.js';
 import { routedHostsFeature } from './routed-hosts/index.js';
+import { ra } from './ra/index.js';
 import { firewall } from './firewall/index.js';
 import { nat } from './nat/index.js';
 import { sysctl } from './sysctl/index.js';
@@ -25,6 +26,7 @@ export const FEATURES = [
   firewall,
   nat,
   dhcp,
+  ra,
   sysctl,
   boot,
   lab,

@@ -60,7 +60,8 @@ function afterDelegation(plan: LabPlan, pool: number): string[] {
     const routerAddr = dynamicAddress(r.ns, h.pdLink!)!;
     const net = parseCidr(`${routerAddr}/64`)!;
     const mine = nthAddress(parseCidr(net.network)!, 0x100).toString();
-    run('ip', ['-n', h.ns, '-6', 'addr', 'flush', 'dev', h.link.dev, 'scope', 'global']);
+    // Only the lab's own (permanent) address: one the client formed by SLAAC is the router's to withdraw.
+    run('ip', ['-n', h.ns, '-6', 'addr', 'flush', 'dev', h.link.dev, 'scope', 'global', 'permanent']);
     must('ip', ['-n', h.ns, 'addr', 'add', `${mine}/64`, 'dev', h.link.dev, 'nodad']);
     must('ip', ['-n', h.ns, '-6', 'route', 'replace', 'default', 'via', routerAddr]);
     h.owns = [...h.owns.filter((a) => !a.includes(':')), mine];
@@ -80,7 +81,8 @@ export function followDelegation(plan: LabPlan, dir: string, log: (s: string) =>
   waitDelegated(plan, (ns, dev) => Boolean(dynamicAddress(ns, dev)), 'a delegated prefix');
   const prefixes = afterDelegation(plan, 0);
   for (const r of plan.routers.filter((x) => x.dhcp6)) {
-    startIn(r.ns, join(dir, 'logs', `pd-follow-${r.node}.log`), 'env', [`KAIRO_PD_STATE=${join(dir, 'pd', r.node)}`, 'sh', join(dir, r.node, PD_FOLLOW_PATH)]);
+    // KAIRO_ROOT: the router's rendered files (the RA sender the follower calls) are under the lab's directory.
+    startIn(r.ns, join(dir, 'logs', `pd-follow-${r.node}.log`), 'env', [`KAIRO_PD_STATE=${join(dir, 'pd', r.node)}`, `KAIRO_ROOT=${join(dir, r.node)}`, 'sh', join(dir, r.node, PD_FOLLOW_PATH)]);
   }
   log(`DHCPv6-PD: Kea delegated from ${plan.isp.dhcp6.pdPools[0]} to networkd; LAN prefixes ${prefixes.join(', ')}; the rendered follower keeps the firewall's sets current`);
 }

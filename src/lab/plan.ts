@@ -14,6 +14,7 @@ import type { AnyFeature, LabHostContribution, LabRouterContribution } from '../
 import { featureModel } from '../model/build.js';
 import { firewall } from '../features/firewall/index.js';
 import { nat } from '../features/nat/index.js';
+import { ra } from '../features/ra/index.js';
 import { networkdToIp } from '../targets/networkd-interpreter.js';
 import { nodeServices } from '../render/index.js';
 import { dhcp } from '../features/dhcp/index.js';
@@ -80,6 +81,8 @@ export interface LabHost {
   owns: string[];
   /** On a link numbered from a delegated prefix: the IPv6 address is given once the prefix is known. */
   pdLink?: string;
+  /** The router announces a prefix for SLAAC on this link: the client takes it (accept_ra, autoconf) besides its lab address. */
+  slaac?: boolean;
 }
 
 export interface LabRouter {
@@ -378,7 +381,14 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
     }
     const pdLink = firstLab.dhcp6?.lans.some((l) => l.dev === i.device);
     if (addrs.length === 0 && !pdLink) continue;
-    hosts.push({ ns: `${prefix}-c-${i.key}`.slice(0, 40), role: 'client', label: `client on ${i.path}`, link: attach(i.key, hosts.length), addrs, routes, serve: ['tcp:80'], owns, ...(pdLink ? { pdLink: i.device } : {}) });
+    // Where the router announces a prefix for SLAAC the client forms an address from it too, as a
+    // host there would: the lab's own address keeps checks deterministic, the SLAAC one proves the RA.
+    const announced = featureModel(first, ra)?.links.find((l) => l.key === i.key);
+    const slaac = Boolean(announced && (announced.delegated || announced.prefixes.some((p) => p.autonomous)));
+    hosts.push({
+      ns: `${prefix}-c-${i.key}`.slice(0, 40), role: 'client', label: `client on ${i.path}`, link: attach(i.key, hosts.length), addrs, routes, serve: ['tcp:80'], owns,
+      ...(pdLink ? { pdLink: i.device } : {}), ...(slaac ? { slaac } : {}),
+    });
   }
 
   // Port-forward targets: one namespace per host a feature declares (a container, configured from

@@ -184,6 +184,8 @@ function buildLab(plan: LabPlan, say: Log): void {
     // A host on a router's own bridge: its port waits in the router namespace until networkd made the bridge.
     if (h.link.routerBridge) ipn(h.link.routerBridge.ns, 'link', 'add', h.link.routerBridge.port, 'type', 'veth', 'peer', 'name', h.link.dev, 'netns', h.ns);
     else toSwitch(h.ns, h.link.dev, h.link.segment);
+    // A SLAAC client takes the router's advertisements (said explicitly, not left to the namespace's defaults).
+    if (h.slaac) must('sysctl', ['-q', '-w', `net.ipv6.conf.${h.link.dev}.accept_ra=1`, `net.ipv6.conf.${h.link.dev}.autoconf=1`], { netns: h.ns });
     ipn(h.ns, 'link', 'set', h.link.dev, 'up');
     for (const a of h.addrs) ipn(h.ns, 'addr', 'add', ...a.slice(0, 1), ...a.slice(1), 'dev', h.link.dev);
     for (const rt of h.routes) ipn(h.ns, 'route', 'add', ...rt, ...(rt.includes('dev') ? [] : ['dev', h.link.dev]));

@@ -9,6 +9,7 @@ import { pick } from '../../model/resolve.js';
 import { defineFeature } from '../feature.js';
 import { ident } from '../../render/nft.js';
 import type { NatModel } from '../nat/model.js';
+import type { RaModel } from '../ra/model.js';
 import { PD_FOLLOW_PATH, pdFollowScript } from './follower.js';
 
 export const pdInterfaceKeys = {
@@ -67,13 +68,14 @@ export const prefixDelegation = defineFeature({
     }
     return uplinks.length || lans.length ? { uplinks, lans } : undefined;
   },
-  // DHCPv6-PD: ask without waiting for the RA's M flag; LANs take their /64 by subnet id and announce it.
+  // DHCPv6-PD: ask without waiting for the RA's M flag; LANs take their /64 by subnet id and
+  // announce it (Announce=yes takes effect where the ra feature turns IPv6SendRA on: by default).
   networkd: (m) => [
     ...m.uplinks.map((u) => ({ device: u.device, ipv6: true, sections: [`[DHCPv6]\nPrefixDelegationHint=::/${u.length}\nWithoutRA=solicit\n`] })),
     ...m.lans.map((l) => ({
       device: l.device,
       ipv6: true,
-      network: [['DHCPPrefixDelegation', 'yes'], ['IPv6SendRA', 'yes']] as [string, string][],
+      network: [['DHCPPrefixDelegation', 'yes']] as [string, string][],
       sections: [`[DHCPPrefixDelegation]\nUplinkInterface=${l.uplinkDevice}\nSubnetId=${l.subnet}\nAnnounce=yes\n`],
     })),
   ],
@@ -94,7 +96,8 @@ export const prefixDelegation = defineFeature({
   }),
   render(m, ctx) {
     const nat = ctx.node.features.get('nat') as NatModel | undefined;
-    const script = pdFollowScript(m, nat?.nptPd ?? [], ctx.head);
+    const ra = ctx.node.features.get('ra') as RaModel | undefined;
+    const script = pdFollowScript(m, nat?.nptPd ?? [], ctx.head, ra?.links ?? []);
     if (!script) return [];
     const unit = `${ctx.head}[Unit]
 Description=kairo: keep the firewall's delegated-prefix sets current
