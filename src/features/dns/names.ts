@@ -31,8 +31,10 @@ export function listEntry(line: string): string | undefined {
   const fields = (hash >= 0 ? line.slice(0, hash) : line).trim().split(/\s+/).filter(Boolean);
   if (fields.length === 0) return '';
   const name = fields.length === 2 && /^(0\.0\.0\.0|127\.0\.0\.1|::1?|::)$/.test(fields[0]) ? fields[1] : fields.length === 1 ? fields[0] : undefined;
-  if (name === undefined || !isDomain(name, true)) return undefined;
+  if (name === undefined) return undefined;
   const c = canonical(name);
   // A hosts file lists its own names too: they are no one's to block.
-  return c === 'localhost' || c === 'localhost.localdomain' || c === 'local' || c === 'broadcasthost' ? '' : c;
+  if (fields.length === 2 && ['localhost', 'localhost.localdomain', 'local', 'broadcasthost', 'ip6-localhost', 'ip6-loopback'].includes(c)) return '';
+  // A name with a dot: a single word is no one's domain to block (and a file of passwords is full of them).
+  return c.includes('.') && isDomain(c, true) ? c : undefined;
 }
