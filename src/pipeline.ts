@@ -9,7 +9,8 @@ import { verifySite } from './model/verify.js';
 import { buildModels } from './model/build.js';
 import type { NodeModel } from './model/types.js';
 import { nodeServices, renderNode } from './render/index.js';
-import type { Service } from './features/feature.js';
+import type { AnyFeature, Service } from './features/feature.js';
+import { FEATURES } from './features/index.js';
 import { forwardFlows, type ForwardFlows } from './features/nat/flows.js';
 import { featureModel } from './model/build.js';
 import { nat } from './features/nat/index.js';
@@ -61,6 +62,7 @@ function compile(text: string, file: string, opts: CompileOptions): CompileResul
     return { ok: false, source: loaded.source, diagnostics: sortDiagnostics([...loaded.diagnostics, ...more]), nodes: [] };
   }
   const included = includeSetFiles(loaded.site, loaded.source, opts.readFile);
+  for (const f of FEATURES as readonly AnyFeature[]) included.push(...(f.readFiles?.(loaded.site as never, loaded.source, opts.readFile) ?? []));
   const { secrets, diagnostics: secretDiags } = resolveSiteSecrets(loaded.site, loaded.source, {
     readFile: (p) => opts.readFile?.(p),
     env: (n) => opts.env?.(n),

@@ -68,7 +68,7 @@ export function serviceActions(from: ServiceState, to: ServiceState): ServiceAct
       continue;
     }
     const touched = s.files.filter((p) => changed.has(p));
-    if (touched.length) after(s.onChange, s.unit, `changed: ${touched.join(', ')}`);
+    if (touched.length) after(touched.some((p) => s.restartFor?.includes(p)) ? 'restart' : s.onChange, s.unit, `changed: ${touched.join(', ')}`);
   }
   return out;
 }

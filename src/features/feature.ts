@@ -13,6 +13,7 @@ import type { Diagnostic, PathSegment } from '../config/diagnostics.js';
 import type { Secret } from '../config/secret.js';
 import type { SecretRef } from '../config/schema-core.js';
 import type { SourceMap } from '../config/load.js';
+import type { FileReader } from '../config/include.js';
 import type { Cidr, Family } from '../lib/ip.js';
 import type { Artifact } from '../render/artifact.js';
 import type { FwRule } from './firewall/chains.js';
@@ -134,6 +135,8 @@ export interface Service {
   files: string[];
   /** How a change takes effect ('none': it acts at boot only, like kairo-boot). */
   onChange: 'reload' | 'restart' | 'reload-or-restart' | 'none';
+  /** Files whose change the daemon cannot take by a reload (addresses it binds before dropping root): they restart it. */
+  restartFor?: string[];
   /** Started at boot (enabled) and now. */
   enabled: boolean;
   /** Units that must be acted on first (kairo-boot before everything). */
@@ -197,6 +200,11 @@ export interface Feature<S extends Keys = Keys, I extends Keys = Keys, M = unkno
   siteKeys?: S;
   /** Keys of each `interfaces.NAME` entry this feature owns. */
   interfaceKeys?: I;
+  /**
+   * Files its slice names (a block list), read before verify through the caller's reader (the core
+   * does no I/O): what they hold is added to the slice; problems come back as diagnostics.
+   */
+  readFiles?(site: SiteView<S, I>, source: SourceMap, read: FileReader | undefined): Diagnostic[];
   /** Secret references in its slice; resolved before model (never printed). */
   secrets?(site: SiteView<S, I>): { path: PathSegment[]; ref: SecretRef; refuse?: { pattern: RegExp; why: string; hint: string } }[];
   verify?(ctx: VerifyContext<S, I>): void;

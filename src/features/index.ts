@@ -13,6 +13,7 @@ import { firewall } from './firewall/index.js';
 import { nat } from './nat/index.js';
 import { sysctl } from './sysctl/index.js';
 import { boot } from './boot/index.js';
+import { dns } from './dns/index.js';
 import { dhcp } from './dhcp/index.js';
 import { lab } from './lab/index.js';
 
@@ -25,6 +26,7 @@ export const FEATURES = [
   routedHostsFeature,
   firewall,
   nat,
+  dns,
   dhcp,
   ra,
   sysctl,

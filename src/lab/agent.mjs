@@ -5,7 +5,7 @@
 //   agent.mjs serve NAME tcp:80 udp:53 ...   answer every TCP connection / UDP datagram with one
 //                                             JSON line saying who answered and whom it saw
 //   agent.mjs probe tcp|udp HOST PORT [MS] [BIND]   connect / send (from BIND), print what came back as JSON
-//   agent.mjs dns SERVER NAME A|AAAA          one DNS query, print the answer as JSON
+//   agent.mjs dns SERVER NAME A|AAAA|PTR [BIND]   one DNS query (PTR: NAME is an address), print the answer as JSON
 //   agent.mjs hold HOST PORT SECONDS          keep one TCP connection to an echo:PORT server busy
 //                                             (a line every 100 ms) and report whether it ever broke
 //
@@ -94,12 +94,16 @@ function probe(proto, host, port, ms, bind) {
   }
 }
 
-function query(server, name, type) {
-  const r = new dns.promises.Resolver({ timeout: 1000, tries: 1 });
+// The DNS status behind each error code c-ares gives: NXDOMAIN is an answer of its own.
+const RCODES = { ENOTFOUND: 'nxdomain', EREFUSED: 'refused', ESERVFAIL: 'servfail', ENODATA: 'nodata' };
+
+function query(server, name, type, bind) {
+  const r = new dns.promises.Resolver({ timeout: 1000, tries: 2 });
   r.setServers([server.includes(':') ? `[${server}]` : server]);
-  (type === 'AAAA' ? r.resolve6(name) : r.resolve4(name)).then(
+  if (bind) r.setLocalAddress(...(bind.includes(':') ? ['0.0.0.0', bind] : [bind]));
+  (type === 'PTR' ? r.reverse(name) : type === 'AAAA' ? r.resolve6(name) : r.resolve4(name)).then(
     (addresses) => done({ outcome: 'answer', server: 'dns', addresses }),
-    (e) => done({ outcome: e.code === 'ETIMEOUT' ? 'timeout' : 'error', error: e.code }),
+    (e) => done(e.code === 'ETIMEOUT' ? { outcome: 'timeout', error: e.code } : RCODES[e.code] ? { outcome: 'answer', server: 'dns', rcode: RCODES[e.code], addresses: [] } : { outcome: 'error', error: e.code }),
   );
 }
 
@@ -133,7 +137,7 @@ function hold(host, port, seconds) {
 if (cmd === 'serve') serve(args[0], args.slice(1));
 else if (cmd === 'hold') hold(args[0], Number(args[1]), Number(args[2]));
 else if (cmd === 'probe') probe(args[0], args[1], Number(args[2]), Number(args[3] ?? 1500), args[4]);
-else if (cmd === 'dns') query(args[0], args[1], args[2] ?? 'A');
+else if (cmd === 'dns') query(args[0], args[1], args[2] ?? 'A', args[3]);
 else {
   console.error('usage: agent.mjs serve NAME tcp:PORT udp:PORT ... | probe tcp|udp HOST PORT [MS]');
   process.exit(2);

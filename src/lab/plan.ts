@@ -19,6 +19,8 @@ import { networkdToIp } from '../targets/networkd-interpreter.js';
 import { nodeServices } from '../render/index.js';
 import { dhcp } from '../features/dhcp/index.js';
 import { fromBig, toBig, type Range } from '../features/dhcp/pools.js';
+import { dns } from '../features/dns/index.js';
+import type { LabDns } from './dns.js';
 
 /** What the node's features ask the lab to emulate on the router, merged in registry order. */
 function routerContribution(m: NodeModel): LabRouterContribution {
@@ -114,6 +116,8 @@ export interface IspPlan {
   ra?: { prefix?: string; managed?: boolean };
   /** DHCPv6 (Kea) on the uplink: addresses from the link prefix, and prefixes to delegate. */
   dhcp6?: { link: string; pdPools: string[]; delegatedLength: number };
+  /** The Internet's DNS as the router's resolver needs it: a root server, the site's forwarders (./dns.ts). */
+  dns?: LabDns;
 }
 
 export interface LabPlan {
@@ -252,8 +256,12 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
   }
   const poolsOn = (key: string): Range[] => [...(dhcp4[key] ?? []), ...(dhcp6[key] ?? [])].flatMap((d) => d.pools.map(([lo, hi]) => ({ family: parseAddress(lo)!.family, lo: toBig(parseAddress(lo)!.addr), hi: toBig(parseAddress(hi)!.addr) })));
 
+  const resolver = models.map((m) => featureModel(m, dns)).find(Boolean);
   const routers: LabRouter[] = models.map((m) => {
     const rc = routerContribution(m);
+    const daemons = nodeServices(m).filter((x) => x.lab).map((x) => ({ unit: x.unit, listens: x.lab!.listens }));
+    const daemonPorts = new Set(daemons.flatMap((d) => d.listens));
+    const resolverNote = featureModel(m, dns) ? ['DNS: the lab\'s root server stands in for the Internet\'s (unsigned: its trust anchor and root hints, and the lab CA for DNS-over-TLS, are laid over the system\'s files for the resolver only; unbound.conf is the host\'s)'] : [];
     return {
       ns: `${prefix}-r-${m.node}`,
       node: m.node,
@@ -262,10 +270,11 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
       preLinks: rc.preLinks ?? [],
       emulate: rc.emulate ?? [],
       dhcp6: rc.dhcp6,
-      notes: rc.notes ?? [],
-      daemons: nodeServices(m).filter((x) => x.lab).map((x) => ({ unit: x.unit, listens: x.lab!.listens })),
-      // The router answers on the ports its input rules open, so "allow" checks get a real answer.
-      serve: routerServices(m),
+      notes: [...(rc.notes ?? []), ...resolverNote],
+      daemons,
+      // The router answers on the ports its input rules open, so "allow" checks get a real answer;
+      // where a daemon of its own listens (unbound on 53), the daemon answers.
+      serve: routerServices(m).filter((x) => !daemonPorts.has(x)),
     };
   });
   const firstLab = routerContribution(first);
@@ -356,7 +365,16 @@ export function buildLabPlan(site: Site, models: NodeModel[], artifacts: Map<str
         if (via && !seen.has(c.network)) routes.push([c.network, 'via', via]), seen.add(c.network);
       }
     }
-    isp = { ns: ispNs, segment: up.key, dev: 'eth0', internet4, internet6, dhcp4, ra, dhcp6 };
+    let labDns: LabDns | undefined;
+    if (resolver) {
+      const forwarders = resolver.forwarders.map((f) => ({ address: f.address, port: f.port, ...(f.tlsName ? { tlsName: f.tlsName } : {}) }));
+      for (const f of forwarders) {
+        if (isUsed(parseCidr(f.address, true)!, used)) throw new LabError(`the forwarder ${f.address} lies inside the site's own addresses: the lab cannot stand in for it on the Internet side`);
+      }
+      const candidates = ['203.0.113.253', '198.51.100.253', '192.0.2.253', '198.18.200.253'].filter((a) => a !== internet4 && !forwarders.some((f) => f.address === a));
+      labDns = { root4: firstFree(candidates, used), forwarders, certNames: [...new Set(forwarders.flatMap((f) => (f.tlsName ? [f.tlsName] : [])))], internet4, internet6 };
+    }
+    isp = { ns: ispNs, segment: up.key, dev: 'eth0', internet4, internet6, dhcp4, ra, dhcp6, ...(labDns ? { dns: labDns } : {}) };
     hosts.push({
       ns: ispNs, role: 'isp', label: `ISP on ${up.path}`, link: attach(up.key, hosts.length), addrs, routes,
       serve: ['tcp:80', 'tcp:443', 'udp:123', 'echo:7'], owns: [internet4, internet6, ...addrs.map((a) => a[0].split('/')[0])],

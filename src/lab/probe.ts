@@ -26,6 +26,8 @@ interface Observation {
   peer?: string;
   error?: string;
   addresses?: string[];
+  /** DNS: the status of an answer without records (nxdomain, refused, servfail, nodata). */
+  rcode?: string;
 }
 
 /** The router's live addresses on a device: DHCP and SLAAC addresses are only known once up. */
@@ -82,6 +84,7 @@ function owner(plan: LabPlan, server?: string): LabHost | undefined {
 }
 
 function describe(o: Observation): string {
+  if (o.outcome === 'answer' && o.rcode) return o.rcode;
   if (o.outcome === 'answer') return o.addresses ? `answer ${o.addresses.join(', ')}` : `answer from ${o.server} on ${o.local}, saw ${o.peer?.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')}`;
   if (o.outcome === 'timeout') return 'no answer (timeout)';
   return `${o.outcome}${o.error ? ` (${o.error})` : ''}`;
@@ -93,7 +96,7 @@ function peerAddress(o: Observation): string | undefined {
 
 export function runCheck(plan: LabPlan, c: LabCheck, features: KernelFeatures): CheckResult {
   const e = c.expect;
-  const expected = e.kind === 'reaches' ? `reaches ${e.host}${e.port ? `:${e.port}` : ''}` : e.kind === 'lease' ? `lease${e.address ? ` ${e.address}` : ''}` : e.kind;
+  const expected = e.kind === 'reaches' ? `reaches ${e.host}${e.port ? `:${e.port}` : ''}` : e.kind === 'lease' ? `lease${e.address ? ` ${e.address}` : ''}` : e.kind === 'answer' ? `answer ${e.value}` : e.kind;
   const exp = `${expected}${c.seenAs ? `, seen as ${c.seenAs}` : ''}`;
   if (c.needs && !features[c.needs].ok) return { check: c, status: 'skip', expected: exp, observed: `skipped: ${features[c.needs].reason}` };
   const from = hostOf(plan, c.from, c.family);
@@ -115,7 +118,8 @@ export function runCheck(plan: LabPlan, c: LabCheck, features: KernelFeatures): 
     return { check: c, status: answered ? 'pass' : 'fail', expected: exp, observed: `${dst}: ${answered ? 'echo reply' : 'no echo reply'}` };
   }
   if (c.proto === 'dns') {
-    const r = run(process.execPath, [AGENT, 'dns', dst, 'www.example.test', c.family === 6 ? 'AAAA' : 'A'], { netns: from.ns, timeoutMs: 5000 });
+    const name = c.query ?? 'www.example.com';
+    const r = run(process.execPath, [AGENT, 'dns', dst, name, parseAddress(name) ? 'PTR' : c.family === 6 ? 'AAAA' : 'A', ...(from.bind ? [from.bind] : [])], { netns: from.ns, timeoutMs: 5000 });
     try {
       o = JSON.parse(r.stdout.trim());
     } catch {
@@ -124,12 +128,15 @@ export function runCheck(plan: LabPlan, c: LabCheck, features: KernelFeatures): 
   } else {
     o = probe(from.ns, c.proto as 'tcp' | 'udp', dst, c.port!, from.bind);
   }
-  const observed = `${dst}${c.port ? `:${c.port}` : ''}: ${describe(o)}`;
-  const answered = o.outcome === 'answer';
+  const observed = `${dst}${c.port ? `:${c.port}` : ''}${c.query ? ` ${c.query}` : ''}: ${describe(o)}`;
+  // A DNS server that says "refused" or "server failure" answered, but gave no answer to the question.
+  const answered = o.outcome === 'answer' && (o.rcode === undefined || o.rcode === 'nxdomain' || o.rcode === 'nodata');
   if (witness) return blockedResult(c, exp, observed, answered, witness());
   let ok: boolean;
   if (e.kind === 'blocked') ok = !answered;
-  else if (e.kind === 'allow') ok = answered;
+  else if (e.kind === 'allow') ok = answered && (c.proto !== 'dns' || (o.addresses?.length ?? 0) > 0);
+  else if (e.kind === 'nxdomain') ok = o.rcode === 'nxdomain';
+  else if (e.kind === 'answer') ok = answered && Boolean(o.addresses?.some((a) => (parseAddress(a)?.addr.toString() ?? a.toLowerCase().replace(/\.$/, '')) === e.value));
   else if (e.kind === 'reaches') {
     const want = e;
     const host = owner(plan, o.server);

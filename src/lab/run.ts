@@ -15,6 +15,7 @@ import { startPdServer, followDelegation } from './pd.js';
 import { sandboxScript, unitExec } from '../targets/sandbox.js';
 import { writeDhcpScript } from './dhcp-probe.js';
 import { localLeaseDb, startLeaseDb } from './lease-db.js';
+import { routerStandIns, writeIspDns, writeStandIns } from './dns.js';
 
 export const STATE_ROOT = '/run/kairo-lab';
 export const AGENT = join(dirname(fileURLToPath(import.meta.url)), 'agent.mjs');
@@ -199,7 +200,9 @@ function buildLab(plan: LabPlan, say: Log): void {
     ipn(isp.ns, 'addr', 'add', `${isp.internet4}/32`, 'dev', 'lo');
     ipn(isp.ns, 'addr', 'add', `${isp.internet6}/128`, 'dev', 'lo', 'nodad');
     const dns = ['--conf-file=/dev/null', '--no-resolv', '--no-hosts', '--bind-interfaces', `--listen-address=${isp.internet4}`, `--listen-address=${isp.internet6}`,
-      '--port=53', '--user=root', `--pid-file=${join(dir, 'dns.pid')}`, `--address=/example.test/${isp.internet4}`, `--address=/example.test/${isp.internet6}`];
+      '--port=53', '--user=root', `--pid-file=${join(dir, 'dns.pid')}`, `--address=/example.test/${isp.internet4}`, `--address=/example.test/${isp.internet6}`,
+      // example.com too: a resolver on the router never asks for test. (a reserved name it answers itself, RFC 6761).
+      `--address=/example.com/${isp.internet4}`, `--address=/example.com/${isp.internet6}`];
     must('dnsmasq', dns, { netns: isp.ns });
     if (isp.dhcp4) {
       const d = isp.dhcp4;
@@ -215,6 +218,7 @@ function buildLab(plan: LabPlan, say: Log): void {
       must('radvd', ['-C', conf, '-p', join(dir, 'radvd.pid'), '-m', 'logfile', '-l', join(logs, 'radvd.log')], { netns: isp.ns });
     }
     startPdServer(plan, dir);
+    if (isp.dns) startIspDns(plan, isp.ns, isp.dns, dir);
   }
 
   // Debian's systemd-networkd in every router namespace on the rendered directory (DHCPv4,
@@ -313,17 +317,37 @@ function buildLab(plan: LabPlan, say: Log): void {
  * and /usr, a /run of its own and a /var/lib whose changes stay in the lab's state directory.
  */
 function startDaemon(r: LabPlan['routers'][number], unit: string, dir: string, logs: string, mysqlSocketDir?: string): { pid: number | undefined; log: string } {
+  const standIns = join(dir, `${r.node}-standins`);
   const file = r.artifacts.find((a) => a.path === `/etc/systemd/system/${unit}`);
   const exec = file && unitExec(file.content);
   if (!exec) throw new Error(`lab: ${unit} of ${r.node} has no unit file with ExecStart`);
   const script = [...exec.pre, `exec ${exec.start}`].join('\n');
   const sh = sandboxScript({
-    root: join(dir, r.node), runtimeDirs: exec.runtimeDirs, env: exec.env,
+    root: join(dir, r.node), runtimeDirs: exec.runtimeDirs, env: exec.env, ...(existsSync(standIns) ? { standIns } : {}),
     varLib: { upper: join(dir, `${r.node}-var`), dirs: exec.stateDirs },
     binds: mysqlSocketDir ? [[mysqlSocketDir, '/run/mysqld']] : undefined,
   }, script);
   const log = join(logs, `${unit.replace(/\.service$/, '')}-${r.node}.log`);
   return { pid: startIn(r.ns, log, 'unshare', ['--mount', '--propagation', 'private', 'sh', '-c', sh]), log };
+}
+
+/**
+ * The Internet's DNS for the router's resolver (./dns.ts): the root server and the site's
+ * forwarders on the ISP's loopback, served by one unbound; the files the resolver must see
+ * instead of the system's (root hints, trust anchor, CA bundle) laid out for the sandbox.
+ */
+function startIspDns(plan: LabPlan, ns: string, d: NonNullable<LabPlan['isp']>['dns'] & object, dir: string): void {
+  ipn(ns, 'addr', 'add', `${d.root4}/32`, 'dev', 'lo');
+  for (const a of new Set(d.forwarders.map((f) => f.address))) {
+    if (a === plan.isp!.internet4 || a === plan.isp!.internet6) continue;
+    ipn(ns, 'addr', 'add', ...(a.includes(':') ? [`${a}/128`, 'nodad'] : [`${a}/32`]), 'dev', 'lo');
+  }
+  const ispDir = join(dir, 'dns-isp');
+  const { conf, caPem } = writeIspDns(d, ispDir);
+  must('unbound', ['-c', conf], { netns: ns });
+  const ports = [...new Set([53, ...d.forwarders.map((f) => f.port)])];
+  waitFor(`the lab's DNS (unbound) in ${ns}`, () => listening(ns, ports.map((p) => `udp:${p}`).filter((p) => p !== 'udp:853').concat(ports.includes(853) ? ['tcp:853'] : [])), 5000);
+  for (const r of plan.routers) writeStandIns(join(dir, `${r.node}-standins`), routerStandIns(d, caPem));
 }
 
 export function labIsUp(prefix: string): boolean {

@@ -19,6 +19,11 @@ export interface SandboxOptions {
   binds?: [string, string][];
   /** Environment assignments (KEY=VALUE) for the command. */
   env?: string[];
+  /**
+   * A tree laid under the rendered one (ROOT/etc, ROOT/usr): system files the lab stands in for
+   * (its root servers' hints, its CA). Never a rendered path: those stay on top.
+   */
+  standIns?: string;
 }
 
 const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
@@ -31,7 +36,13 @@ export function sandboxScript(o: SandboxOptions, script = 'exec "$@"'): string {
     o.devices.forEach((d, i) => lines.push(`ip link add ${q(d)} type veth peer name kc${i}`));
   }
   for (const dir of ['etc', 'usr']) {
-    lines.push(`if [ -d ${q(`${o.root}/${dir}`)} ]; then mount -t overlay kairo-${dir} -o ${q(`lowerdir=${o.root}/${dir}:/${dir}`)} /${dir}; fi`);
+    if (o.standIns) {
+      // Each layer only when it exists (overlayfs refuses a missing lower directory).
+      lines.push(`l=; for d in ${q(`${o.root}/${dir}`)} ${q(`${o.standIns}/${dir}`)}; do if [ -d "$d" ]; then l="$l$d:"; fi; done`);
+      lines.push(`if [ -n "$l" ]; then mount -t overlay kairo-${dir} -o "lowerdir=$l/${dir}" /${dir}; fi`);
+    } else {
+      lines.push(`if [ -d ${q(`${o.root}/${dir}`)} ]; then mount -t overlay kairo-${dir} -o ${q(`lowerdir=${o.root}/${dir}:/${dir}`)} /${dir}; fi`);
+    }
   }
   const runBinds = (o.binds ?? []).filter(([, dst]) => dst.startsWith('/run/'));
   if (o.runtimeDirs) {

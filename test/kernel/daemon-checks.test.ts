@@ -15,9 +15,11 @@ const skip = !have('kea-dhcp4') || !have('kea-dhcp6') ? 'skipped: Kea is not ins
 
 function sites(): [string, string, string][] {
   const ex = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.yaml')).map((f): [string, string, string] => [f, readFileSync(join(root, 'examples', f), 'utf8'), join(root, 'examples', f)]);
-  const golden = readFileSync(join(root, 'test', 'golden', 'dhcp.case'), 'utf8');
-  const site = golden.split('=== site.yaml\n')[1].split('\n=== ')[0];
-  return [...ex, ['dhcp.case', site, join(root, 'test', 'golden', 'dhcp.case')]];
+  const golden = (name: string): [string, string, string] => {
+    const text = readFileSync(join(root, 'test', 'golden', name), 'utf8');
+    return [name, text.split('=== site.yaml\n')[1].split('\n=== ')[0], join(root, 'test', 'golden', name)];
+  };
+  return [...ex, golden('dhcp.case'), golden('dns.case')];
 }
 
 test('daemon checkers accept every rendered daemon file', { skip }, () => {
@@ -31,7 +33,7 @@ test('daemon checkers accept every rendered daemon file', { skip }, () => {
       checked += results.length;
     }
   }
-  assert.ok(checked >= 3, `checked ${checked} daemon files`);
+  assert.ok(checked >= 5, `checked ${checked} daemon files`);
 });
 
 test('a file the daemon refuses is reported with its own words', { skip }, () => {
@@ -44,4 +46,16 @@ test('a file the daemon refuses is reported with its own words', { skip }, () =>
   const [c] = runDaemonChecks(n.services.filter((s) => s.unit === 'kairo-dhcp4.service'), broken, (cmd, a) => run(cmd, a));
   assert.equal(c.ok, false);
   assert.match(c.output, /10\.9\.0\.100/);
+});
+
+test('unbound-checkconf refuses a resolver file unbound would refuse', { skip: have('unbound-checkconf') ? false : 'skipped: unbound is not installed' }, () => {
+  const [, text, path] = sites().find(([n]) => n === 'dns.case')!;
+  const n = compileSite(text, 'dns.case', { readFile: fileReaderBeside(path) }).nodes[0];
+  const unbound = n.services.filter((s) => s.unit === 'kairo-unbound.service');
+  assert.ok(runDaemonChecks(unbound, n.artifacts, (cmd, a) => run(cmd, a))[0].ok);
+  // A block list entry unbound cannot parse, in the included file: the check reads includes too.
+  const broken = n.artifacts.map((a) => (a.path.endsWith('blocklist.conf') ? { ...a, content: a.content.replace('always_nxdomain', 'always_nowhere') } : a));
+  const [c] = runDaemonChecks(unbound, broken, (cmd, a) => run(cmd, a));
+  assert.equal(c.ok, false);
+  assert.match(c.output, /always_nowhere|blocklist\.conf/);
 });

@@ -82,6 +82,7 @@ before(() => {
   target = new NetnsTarget(plan.routers[0].ns, join('/run/kairo-lab', plan.prefix, 'router'));
   writeFileSync(ntpFile, exampleText('home-router', addNtp));
   copyFileSync(join(root, 'examples', 'home-router.pppoe-password'), join(ntpDir, 'home-router.pppoe-password'));
+  copyFileSync(join(root, 'examples', 'home-router.blocklist'), join(ntpDir, 'home-router.blocklist'));
   const r = apply(target, arts(base), meta);
   assert.equal(r.generation, 1);
 });

@@ -18,7 +18,7 @@ test('lab: up, test, down through the CLI leave nothing behind', { skip }, () =>
   assert.ok(namespacesWith('kl-home-').length >= 4);
   const t = kairo('lab', 'test', 'examples/home-router.yaml');
   assert.equal(t.status, 0, t.stdout + t.stderr);
-  assert.match(t.stdout, /lab: 9 passed, 0 failed, 0 skipped/);
+  assert.match(t.stdout, /lab: 18 passed, 0 failed, 0 skipped/);
   const down = kairo('lab', 'down', 'examples/home-router.yaml');
   assert.equal(down.status, 0, down.stderr);
   assert.deepEqual(namespacesWith('kl-home-'), []);

@@ -216,6 +216,7 @@ test('guest (systemd): after kairo apply and a reboot, the PPPoE session is up f
       files: {
         '/root/site/home-router.yaml': read('examples/home-router.yaml'),
         '/root/site/home-router.pppoe-password': { content: read('examples/home-router.pppoe-password'), mode: 0o600 },
+        '/root/site/home-router.blocklist': read('examples/home-router.blocklist'),
       },
     },
     {

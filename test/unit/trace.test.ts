@@ -55,7 +55,10 @@ test('home-router: router services — ssh from the LAN by its rule, from the WA
   const wan = trace(m, 'ppp0', 'tcp', '198.51.100.7', '10.0.0.1', { dport: 22 });
   expect(wan, { verdict: 'drop', by: 'firewall.policies[2]', hook: 'input' });
   assert.ok(wan.steps.some((s) => s.chain === 'in_wan' && s.text.includes('[WAN_LOCAL-default-D] ')), 'the policy logs before dropping');
-  expect(trace(m, 'enp2s0', 'udp', '10.0.0.50', '10.0.0.1', { dport: 53 }), { verdict: 'accept', by: 'firewall.rules[2]', name: 'dns' });
+  // The resolver opens 53 on the LAN itself (no rule of the user's), and nowhere else.
+  expect(trace(m, 'enp2s0', 'udp', '10.0.0.50', '10.0.0.1', { dport: 53 }), { verdict: 'accept', by: 'dns (resolver on interfaces.lan)', hook: 'input' });
+  expect(trace(m, 'enp2s0', 'tcp', '10.0.0.50', '10.0.0.1', { dport: 53 }), { verdict: 'accept', by: 'dns (resolver on interfaces.lan)', hook: 'input' });
+  expect(trace(m, 'ppp0', 'udp', '198.51.100.7', '10.0.0.1', { dport: 53 }), { verdict: 'drop', by: 'firewall.policies[2]', hook: 'input' });
   expect(trace(m, 'enp2s0', 'icmp', '10.0.0.50', '10.0.0.1', { icmpType: 'echo-request' }), { verdict: 'accept', by: 'firewall.rules[1]', name: 'ping-from-lan' });
   // DHCP discover: limited broadcast is delivered to the router
   // The DHCP server opens its port on the link it serves, before the zone's rules.

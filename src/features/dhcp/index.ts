@@ -8,6 +8,8 @@ import { buildDhcpModel, type DhcpModel } from './model.js';
 import { DB_INIT, DHCP4_CONF, DHCP6_CONF, PD_ROUTES, UNIT_DIR, renderDhcp, unit4, unit6 } from './render.js';
 import { dhcpInterfaceKeys, dhcpSiteKeys } from './schema.js';
 import { verifyDhcp } from './verify.js';
+// The resolver comes before DHCP in the registry: a served link's clients get the router's address as DNS server.
+import { dns, resolverAddresses } from '../dns/index.js';
 
 export type { DhcpModel } from './model.js';
 
@@ -23,7 +25,7 @@ export const dhcp = defineFeature({
     return db && db.type !== 'memfile' ? [{ path: ['dhcp', 'lease-database', 'password'], ref: db.password, refuse }] : [];
   },
   verify: verifyDhcp,
-  model: (ctx): DhcpModel | undefined => buildDhcpModel(ctx.site as never, ctx.node, ctx.interfaces, ctx.secrets, () => ({})),
+  model: (ctx): DhcpModel | undefined => buildDhcpModel(ctx.site as never, ctx.node, ctx.interfaces, ctx.secrets, (i) => resolverAddresses(ctx.modelOf(dns), i.key)),
   firewall: (m) => ({
     input: m.links.flatMap((l) => [
       ...(l.v4 ? [serverPort(l.device, 4, '67', `${l.path}.dhcp (DHCPv4 server)`)] : []),

@@ -13,7 +13,9 @@ export interface LabCheck {
   port?: number;
   proto: ProbeProto;
   family: Family;
-  expect: { kind: 'allow' } | { kind: 'blocked' } | { kind: 'reaches'; host: string; port?: number } | { kind: 'lease'; address?: string };
+  expect: { kind: 'allow' } | { kind: 'blocked' } | { kind: 'reaches'; host: string; port?: number } | { kind: 'lease'; address?: string } | { kind: 'answer'; value: string } | { kind: 'nxdomain' };
+  /** DNS: the name asked (an address: its reverse name). */
+  query?: string;
   seenAs?: string;
   /** DHCP: the client's hardware address (a reservation's), else one the lab makes up. */
   mac?: string;
@@ -58,8 +60,11 @@ function parseExpect(s: string): LabCheck['expect'] | string {
     if (lease[1] && !parseAddress(lease[1])) return `'${lease[1]}' is not an address`;
     return { kind: 'lease', address: lease[1] };
   }
+  if (s === 'nxdomain') return { kind: 'nxdomain' };
+  const answer = /^answer\s+(\S+)$/.exec(s);
+  if (answer) return { kind: 'answer', value: parseAddress(answer[1]) ? parseAddress(answer[1])!.addr.toString() : answer[1].toLowerCase().replace(/\.$/, '') };
   const m = /^reaches\s+(.+)$/.exec(s);
-  if (!m) return "expect is 'allow', 'blocked' or 'reaches ADDRESS:PORT'";
+  if (!m) return "expect is 'allow', 'blocked', 'reaches ADDRESS:PORT', for DNS 'answer ADDRESS|NAME' or 'nxdomain'";
   const t = m[1];
   const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(t);
   const [host, port] = v6 ? [v6[1], v6[2]] : t.split(':');
@@ -90,6 +95,9 @@ export function parseChecks(site: { interfaces: Record<string, unknown>; lab?: {
     if (to.proto === 'icmp' && expect.kind === 'reaches') problems.push([i, 'expect', "icmp checks are 'allow' or 'blocked'"]);
     if ((to.proto === 'dhcp') !== (expect.kind === 'lease')) problems.push([i, 'expect', to.proto === 'dhcp' ? "a DHCP check expects 'lease' or 'lease ADDRESS'" : "'lease' is what a DHCP check (to: router/dhcp) expects"]);
     if (to.proto === 'dhcp' && (to.host !== 'router' || !ifaces.includes(c.from))) problems.push([i, to.host !== 'router' ? 'to' : 'from', 'a DHCP check asks the router from a client on a link: { from: lan, to: router/dhcp, expect: lease }']);
+    if ((expect.kind === 'answer' || expect.kind === 'nxdomain') && to.proto !== 'dns') problems.push([i, 'expect', `'${c.expect}' is what a DNS check (to: HOST/dns) expects`]);
+    if (c.query !== undefined && to.proto !== 'dns') problems.push([i, 'query', 'query is for DNS checks (to: HOST/dns)']);
+    else if (c.query !== undefined && !parseAddress(c.query) && !/^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.?$/i.test(c.query)) problems.push([i, 'query', `'${c.query}' is neither a domain name nor an address`]);
     if (c.mac !== undefined && !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(c.mac)) problems.push([i, 'mac', `'${c.mac}' is not a hardware address (52:54:00:12:34:56)`]);
     checks.push({
       index: i,
@@ -103,6 +111,7 @@ export function parseChecks(site: { interfaces: Record<string, unknown>; lab?: {
       seenAs: c['seen-as'],
       needs: c.needs,
       mac: c.mac?.toLowerCase(),
+      ...(c.query !== undefined ? { query: c.query } : {}),
     });
   });
   return { checks, problems };

@@ -9,8 +9,9 @@ export const labCheckSchema = z.strictObject({
   from: z.string().describe("'internet', an interface key (a client on that link), or the address of a lab host (forward target, VM)"),
   to: z.string().describe("HOST:PORT/tcp|udp, HOST/icmp, HOST/dns or router/dhcp (a lease from the router, family: ipv4); HOST is internet, router, an interface key (the router's address there) or an address ([v6] in brackets)"),
   family: z.enum(['ipv4', 'ipv6']).optional().describe('for symbolic hosts; default ipv4'),
-  expect: z.string().describe("'allow', 'blocked', 'reaches ADDRESS:PORT', or for DHCP 'lease' / 'lease ADDRESS'"),
+  expect: z.string().describe("'allow', 'blocked', 'reaches ADDRESS:PORT', for DHCP 'lease' / 'lease ADDRESS', for DNS also 'answer ADDRESS|NAME' (among the answers) and 'nxdomain'"),
   'seen-as': z.string().optional().describe('source address the server must see: an address, or an interface key (the router\'s address there)'),
+  query: z.string().optional().describe("DNS checks: the name asked (default www.example.com, which the lab's Internet answers), or an address for its reverse name (PTR)"),
   mac: z.string().optional().describe('DHCP checks: the client\'s hardware address (e.g. a reservation\'s); default one the lab makes up'),
   needs: z.enum(['ip6tnl', 'ppp', 'vlan', 'wireguard']).optional().describe('kernel feature the check needs; skipped with the reason where missing'),
 });

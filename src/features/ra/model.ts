@@ -17,7 +17,7 @@ import type { IfaceModel } from '../../model/types.js';
 import type { ModelContext } from '../feature.js';
 import { RA_DEFAULTS, type RaObject } from './schema.js';
 import { dhcp } from '../dhcp/index.js';
-import { resolverAddressesOn } from './resolver.js';
+import { resolverAddressesOn, resolverDomainsOn } from './resolver.js';
 
 export interface RaPrefix {
   /** The network, `fd00:1::/64`. */
@@ -92,7 +92,7 @@ export function buildRaModel(ctx: ModelContext): RaModel | undefined {
     }
     links.push({
       key: i.key, device: i.device, path: formatPath(['interfaces', i.key, 'ra']), delegated, prefixes,
-      dns: o.dns ?? resolverAddressesOn(ctx, i.key), domains: o.domains ?? [],
+      dns: o.dns ?? resolverAddressesOn(ctx, i.key), domains: o.domains ?? resolverDomainsOn(ctx, i.key),
       // What the link's DHCPv6 server does decides the flags unless the site says: addresses (M),
       // other configuration only (O).
       managed: o.managed ?? Boolean(dhcpV6ByLink.get(i.key)?.pools.length), other: o.other ?? dhcpV6ByLink.has(i.key), routerLifetime: o['router-lifetime'],
