@@ -46,7 +46,7 @@ die() { echo "guest-image: error: $*" >&2; exit 1; }
 
 SUITE=bookworm
 PACKAGES=(systemd systemd-sysv udev dbus kmod initramfs-tools linux-image-amd64 nftables iproute2 iputils-ping
-  procps ppp busybox libstdc++6 ca-certificates netbase)
+  procps ppp busybox libstdc++6 ca-certificates netbase kea-dhcp4-server kea-dhcp6-server unbound dns-root-data)
 # What a VM with virtio devices never loads: about 300 MB of the kernel package's 400.
 MODULE_EXCLUDES=(drivers/gpu drivers/media drivers/infiniband drivers/net/wireless drivers/net/ethernet drivers/staging
   drivers/usb drivers/scsi drivers/iio drivers/hid drivers/input drivers/bluetooth drivers/isdn drivers/mtd drivers/platform
@@ -215,6 +215,7 @@ build_root() {
     --customize-hook='printf "LABEL=kairo-root / ext4 rw,noatime 0 0\n" > "$1/etc/fstab"' \
     --customize-hook='mkdir -p "$1/var/log/journal"' \
     --customize-hook='chroot "$1" systemctl enable systemd-networkd.service' \
+    --customize-hook='chroot "$1" systemctl disable kea-dhcp4-server.service kea-dhcp6-server.service unbound.service' \
     --customize-hook='chroot "$1" systemctl mask getty.target serial-getty@ttyS0.service apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer' \
     --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
     "$SUITE" "$WORK/root" "${mirror[@]}" >"$WORK/mmdebstrap.log" 2>&1 \
