@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileSite } from '../../src/pipeline.js';
 import { labDown, testLab, upLab } from '../../src/lab/index.js';
+import { stateDir } from '../../src/lab/run.js';
 import { have, run } from '../../src/lib/exec.js';
 import { labSkip, root } from './helpers.js';
 
@@ -30,6 +31,9 @@ test('lab: real Kea leases IPv4 (pool, reservation, options) and IPv6 (address, 
     assert.equal(t.results.filter((x) => x.status === 'pass').length, 3, t.table);
     assert.match(t.results[0].observed, /got 10\.0\.0\.1\d\d, router 10\.0\.0\.1, dns 10\.0\.0\.1, domain home\.arpa/);
     assert.match(t.results[2].observed, /prefix fd00:100:[0-9a-f:]*\/56.*routes it/);
+    // Kea's lease file is where the unit keeps it (/var/lib/kairo/kea), which the lab keeps in its state directory.
+    const leases = readFileSync(join(stateDir(plan.prefix), 'router-var', 'upper', 'kairo', 'kea', 'dhcp4.leases'), 'utf8');
+    assert.match(leases, /52:54:00:12:34:56/);
 
     // Kea stopped: no lease, and the checks say so.
     for (const pid of run('ip', ['netns', 'pids', plan.routers[0].ns]).stdout.split(/\s+/).filter(Boolean)) {
