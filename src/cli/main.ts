@@ -6,6 +6,7 @@ import { schemaCommand } from './schema.js';
 import { applyCommand, confirmCommand, planCommand, rollbackCommand, statusCommand, watchdogCommand, bootCommand } from './apply.js';
 import { collect, traceCommand } from './trace.js';
 import { diagramCommand } from './diagram.js';
+import { logsDropsCommand } from './logs.js';
 import { labDownCommand, labRunCommand, labScanCommand, labTestCommand, labUpCommand } from './lab.js';
 
 const program = new Command();
@@ -62,6 +63,10 @@ program.command('rollback').argument('[generation]').option('--target <spec>', t
 program.command('status').option('--target <spec>', targetHelp).option('--json').description('live generation, pending confirm, generations').action(statusCommand);
 program.command('boot').description('at start-up (kairo-boot.service): the last confirmed generation, its ruleset, then forwarding').action(bootCommand);
 program.command('_watchdog', { hidden: true }).requiredOption('--target <spec>').action(watchdogCommand);
+const logs = program.command('logs').description("what the router's daemons log, with the site's names");
+logs.command('drops').option('--target <spec>', targetHelp).option('-f, --follow', 'keep printing new lines').option('--since <when>', 'only lines after this: 10m, 2h, 1d, or a date')
+  .option('--json', 'one JSON object a line')
+  .description('the drop log: time, devices, addresses, protocol and port, zone pair, and the rule or policy (config path) that dropped it').action(logsDropsCommand);
 program.command('diagram').argument('<file>', 'site file').option('--out <file>', 'write the SVG (or DOT) here instead of stdout').option('--dot', 'print the Graphviz source instead of SVG')
   .description('draw the site as SVG: nodes, links, zones, addresses, uplinks, published services').action(diagramCommand);
 program.command('schema').description('print the JSON Schema of the site file (for editors)').action(schemaCommand);

@@ -17,6 +17,7 @@ import type { FileReader } from '../config/include.js';
 import type { Cidr, Family } from '../lib/ip.js';
 import type { Artifact } from '../render/artifact.js';
 import type { FwRule } from './firewall/chains.js';
+import type { NflogSpec } from './firewall/nflog.js';
 import type { IfaceModel, NodeModel, SiteBase } from '../model/types.js';
 
 export type Keys = Record<string, ZodType>;
@@ -99,6 +100,8 @@ export interface FirewallContribution {
   clampMss?: string[];
   /** Whole tables written after `inet kairo` in the ruleset (NAT). */
   tables?: string[];
+  /** Logged drops go to NFLOG (the drop log, ./drop-log): its group and the log's rate; the first one counts. */
+  nflog?: NflogSpec[];
 }
 
 /** A route the tracer considers (what networkd or a feature's daemon installs). */

@@ -15,6 +15,7 @@ import { sysctl } from './sysctl/index.js';
 import { boot } from './boot/index.js';
 import { dns } from './dns/index.js';
 import { dhcp } from './dhcp/index.js';
+import { dropLog } from './drop-log/index.js';
 import { lab } from './lab/index.js';
 
 export const FEATURES = [
@@ -28,6 +29,7 @@ export const FEATURES = [
   nat,
   dns,
   dhcp,
+  dropLog,
   ra,
   sysctl,
   boot,

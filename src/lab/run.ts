@@ -115,6 +115,12 @@ export function waitFor(what: string, ok: () => boolean, ms: number): void {
 }
 
 function listening(ns: string, specs: string[]): boolean {
+  // `nflog:N`: a daemon with no port (ulogd) is ready once it has bound NFLOG group N in the
+  // namespace; the kernel lists the bound groups per network namespace.
+  const nflog = specs.some((s) => s.startsWith('nflog:')) ? run('cat', ['/proc/net/netfilter/nfnetlink_log'], { netns: ns }).stdout : '';
+  if (!specs.filter((s) => s.startsWith('nflog:')).every((s) => new RegExp(`^\\s*${s.slice(6)}\\s`, 'm').test(nflog))) return false;
+  specs = specs.filter((s) => !s.startsWith('nflog:'));
+  if (specs.length === 0) return true;
   const tcp = run('ss', ['-Hltn'], { netns: ns }).stdout;
   const udp = run('ss', ['-Hlun'], { netns: ns }).stdout;
   return specs.every((s) => {
@@ -325,6 +331,7 @@ function startDaemon(r: LabPlan['routers'][number], unit: string, dir: string, l
   const sh = sandboxScript({
     root: join(dir, r.node), runtimeDirs: exec.runtimeDirs, env: exec.env, ...(existsSync(standIns) ? { standIns } : {}),
     varLib: { upper: join(dir, `${r.node}-var`), dirs: exec.stateDirs },
+    ...(exec.logsDirs.length ? { varLog: { upper: join(dir, r.node, 'var', 'log'), work: join(dir, `${r.node}-varlog-work`), dirs: exec.logsDirs } } : {}),
     binds: mysqlSocketDir ? [[mysqlSocketDir, '/run/mysqld']] : undefined,
   }, script);
   const log = join(logs, `${unit.replace(/\.service$/, '')}-${r.node}.log`);

@@ -14,7 +14,7 @@ export function buildModels(site: Site, secrets: Secrets = new Map()): NodeModel
 }
 
 function emptyContributions(): Contributions {
-  return { firewall: { sets: [], input: [], fromZone: [], forwardAccept: [], clampMss: [], tables: [] }, routes: [], networkd: [], devices: [] };
+  return { firewall: { sets: [], input: [], fromZone: [], forwardAccept: [], clampMss: [], tables: [], nflog: [] }, routes: [], networkd: [], devices: [] };
 }
 
 /** zone → devices: each interface's device, followed by the devices features add next to it (a softwire). */

@@ -15,6 +15,11 @@ export interface SandboxOptions {
   privateRunDirs?: string[];
   /** /var/lib made writable into this directory (upper layer), with these directories made. */
   varLib?: { upper: string; dirs: string[] };
+  /**
+   * /var/log made writable (the unit's LogsDirectory=): an overlay whose upper layer is `upper`
+   * itself (the node's ROOT/var/log in the lab, where `kairo logs` finds it), `work` beside it.
+   */
+  varLog?: { upper: string; work: string; dirs: string[] };
   /** Directories bound in after the mounts above ([source, target]): a socket directory two sandboxes share. */
   binds?: [string, string][];
   /** Environment assignments (KEY=VALUE) for the command. */
@@ -44,11 +49,16 @@ export function sandboxScript(o: SandboxOptions, script = 'exec "$@"'): string {
       lines.push(`if [ -d ${q(`${o.root}/${dir}`)} ]; then mount -t overlay kairo-${dir} -o ${q(`lowerdir=${o.root}/${dir}:/${dir}`)} /${dir}; fi`);
     }
   }
-  // /var/lib before a fresh /run: its upper layer may live under the old /run (the lab's state).
+  // /var/lib and /var/log before a fresh /run: their upper layers may live under the old /run (the lab's state).
   if (o.varLib) {
     lines.push(`mkdir -p ${q(`${o.varLib.upper}/upper`)} ${q(`${o.varLib.upper}/work`)}`);
     lines.push(`mount -t overlay kairo-var -o ${q(`lowerdir=/var/lib,upperdir=${o.varLib.upper}/upper,workdir=${o.varLib.upper}/work`)} /var/lib`);
     for (const d of o.varLib.dirs) lines.push(`mkdir -p ${q(`/var/lib/${d}`)}`);
+  }
+  if (o.varLog) {
+    lines.push(`mkdir -p ${q(o.varLog.upper)} ${q(o.varLog.work)}`);
+    lines.push(`mount -t overlay kairo-varlog -o ${q(`lowerdir=/var/log,upperdir=${o.varLog.upper},workdir=${o.varLog.work}`)} /var/log`);
+    for (const d of o.varLog.dirs) lines.push(`mkdir -p ${q(`/var/log/${d}`)}`);
   }
   const runBinds = (o.binds ?? []).filter(([, dst]) => dst.startsWith('/run/'));
   if (o.runtimeDirs) {
@@ -78,6 +88,7 @@ export interface UnitExec {
   env: string[];
   runtimeDirs: string[];
   stateDirs: string[];
+  logsDirs: string[];
 }
 
 /** systemd's escapes back to the text a shell should see: `$$` is `$`, `%%` is `%`. */
@@ -90,5 +101,5 @@ export function unitExec(unitText: string): UnitExec | undefined {
   // Environment=A=1 B=2 (no quoted spaces in kairo's units).
   const env = values('Environment').flatMap((v) => v.split(/\s+/).filter(Boolean));
   const dirs = (k: string) => values(k).flatMap((v) => v.split(/\s+/).filter(Boolean));
-  return { pre: values('ExecStartPre').map((l) => unescape(l.replace(/^[-@:+!]+/, ''))), start: unescape(start.replace(/^[-@:+!]+/, '')), env, runtimeDirs: dirs('RuntimeDirectory'), stateDirs: dirs('StateDirectory') };
+  return { pre: values('ExecStartPre').map((l) => unescape(l.replace(/^[-@:+!]+/, ''))), start: unescape(start.replace(/^[-@:+!]+/, '')), env, runtimeDirs: dirs('RuntimeDirectory'), stateDirs: dirs('StateDirectory'), logsDirs: dirs('LogsDirectory') };
 }

@@ -144,7 +144,7 @@ function runChain(name: string, c: Ctx): Decision | undefined {
     const text = `${ruleText(r)}${notes.length ? ` (${notes.join('; ')})` : ''}`;
     if (!v) {
       // A statement without a verdict (a log line): the packet goes on to the next rule.
-      step(r.log !== undefined ? `log prefix "${r.log}" (rate-limited, no verdict)` : text, { path: r.decides?.path });
+      step(r.log !== undefined ? `log ${r.nflog !== undefined ? `group ${r.nflog} ` : ''}prefix "${r.log}" (rate-limited, no verdict)` : text, { path: r.decides?.path });
       continue;
     }
     const verdict = v.kind === 'reject' ? 'reject' : v.kind;

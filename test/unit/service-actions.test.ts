@@ -20,8 +20,8 @@ function state(text: string): ServiceState {
 const steps = (a: ServiceState, b: ServiceState) => serviceActions(a, b).map((x) => `${x.verb} ${x.unit}`.trim());
 const nothing: ServiceState = { services: [], artifacts: [] };
 
-test('services: a first apply reloads systemd, enables kairo-boot first, enables and starts the PPPoE, resolver and DHCP units', () => {
-  assert.deepEqual(steps(nothing, state(home)), ['daemon-reload', 'enable kairo-boot.service', 'enable kairo-pppoe-wan.service', 'start kairo-pppoe-wan.service', 'enable kairo-unbound.service', 'start kairo-unbound.service', 'enable kairo-dhcp4.service', 'start kairo-dhcp4.service']);
+test('services: a first apply reloads systemd, enables kairo-boot first, enables and starts the PPPoE, resolver, DHCP and drop log units', () => {
+  assert.deepEqual(steps(nothing, state(home)), ['daemon-reload', 'enable kairo-boot.service', 'enable kairo-pppoe-wan.service', 'start kairo-pppoe-wan.service', 'enable kairo-unbound.service', 'start kairo-unbound.service', 'enable kairo-dhcp4.service', 'start kairo-dhcp4.service', 'enable kairo-ulogd.service', 'start kairo-ulogd.service']);
 });
 
 test('services: a changed DHCP pool reloads Kea (its leases stay), nothing else', () => {

@@ -54,7 +54,8 @@ test('home-router: router services — ssh from the LAN by its rule, from the WA
   expect(trace(m, 'enp2s0', 'tcp', '192.168.7.7', '10.0.0.1', { dport: 22 }), { verdict: 'drop', by: 'firewall.policies[1]', hook: 'input' });
   const wan = trace(m, 'ppp0', 'tcp', '198.51.100.7', '10.0.0.1', { dport: 22 });
   expect(wan, { verdict: 'drop', by: 'firewall.policies[2]', hook: 'input' });
-  assert.ok(wan.steps.some((s) => s.chain === 'in_wan' && s.text.includes('[WAN_LOCAL-default-D] ')), 'the policy logs before dropping');
+  // The drop log (on: the policy says log): a rate-limited NFLOG line naming the policy, no verdict; the policy's drop decides.
+  assert.ok(wan.steps.some((s) => s.chain === 'in_wan' && /^log group 1 prefix "kairo k[0-9a-f]{8} wan>router firewall\.policies\[wan>router\]" \(rate-limited, no verdict\)$/.test(s.text)), 'the policy logs before dropping');
   // The resolver opens 53 on the LAN itself (no rule of the user's), and nowhere else.
   expect(trace(m, 'enp2s0', 'udp', '10.0.0.50', '10.0.0.1', { dport: 53 }), { verdict: 'accept', by: 'dns (resolver on interfaces.lan)', hook: 'input' });
   expect(trace(m, 'enp2s0', 'tcp', '10.0.0.50', '10.0.0.1', { dport: 53 }), { verdict: 'accept', by: 'dns (resolver on interfaces.lan)', hook: 'input' });

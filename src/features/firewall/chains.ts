@@ -10,6 +10,7 @@ import type { NodeModel, Verdict as Action } from '../../model/types.js';
 import type { FirewallContribution } from '../feature.js';
 import type { AddrMatch, FilterRule, FirewallModel, PairPolicy, ZonePair } from './model.js';
 import { ident } from '../../render/nft.js';
+import { nflogId, nflogPrefix, type NflogSpec } from './nflog.js';
 
 export type Match =
   | { kind: 'iif' | 'oif'; devices: string[] }
@@ -59,6 +60,8 @@ export interface FwRule {
   limit?: { rate: string; burst?: number };
   counter?: boolean;
   log?: string;
+  /** The log goes to this NFLOG group (`log group N prefix ...`, the drop log) instead of the kernel log. */
+  nflog?: number;
   /** `tcp option maxseg size set rt mtu`. */
   clampMss?: boolean;
   verdict?: RuleVerdict;
@@ -129,14 +132,33 @@ export function userRule(fw: FirewallModel, r: FilterRule): FwRule {
   };
 }
 
+/**
+ * A rule of the site on one zone pair. With the drop log on, a logged drop or reject becomes two
+ * rules (./nflog.ts): the rate-limited NFLOG line first, then the rule itself without its log, so
+ * the limit can never keep a packet from the verdict.
+ */
+export function pairRules(fw: FirewallModel, r: FilterRule, pair: { from: string; to: string }, nf: NflogSpec | undefined): FwRule[] {
+  const rule = userRule(fw, r);
+  if (!nf || r.log === undefined || r.action === 'accept') return [rule];
+  const entry = { id: nflogId(r.label, pair.from, pair.to), path: r.label, from: pair.from, to: pair.to };
+  return [
+    { matches: rule.matches, limit: { rate: nf.rate, burst: nf.burst }, log: nflogPrefix(entry), nflog: nf.group, comment: rule.comment, decides: rule.decides },
+    { ...rule, log: undefined },
+  ];
+}
+
 /** The end of a pair chain: its policy (with a rate-limited log) or the site default. */
-export function policyRules(policy: PairPolicy | undefined, fallback: Action, what: string): FwRule[] {
+export function policyRules(policy: PairPolicy | undefined, fallback: Action, what: string, nf?: NflogSpec & { from: string; to: string }): FwRule[] {
   const action = policy?.action ?? fallback;
   const comment = policy ? policy.label : `firewall.default (${what})`;
   const decides = { path: policy ? policy.path : `firewall.default (${what})` };
   const out: FwRule[] = [];
   // The limit is on the log only: the verdict below applies to every packet.
-  if (policy?.log) out.push({ matches: [], limit: { rate: '10/second', burst: 20 }, log: policy.log, comment, decides });
+  // With the drop log (nf), the line goes to NFLOG under the policy's id, at the drop log's rate.
+  if (policy?.log && nf && action !== 'accept') {
+    const log = nflogPrefix({ id: nflogId(policy.label, nf.from, nf.to), path: policy.label, from: nf.from, to: nf.to });
+    out.push({ matches: [], limit: { rate: nf.rate, burst: nf.burst }, log, nflog: nf.group, comment, decides });
+  } else if (policy?.log) out.push({ matches: [], limit: { rate: '10/second', burst: 20 }, log: policy.log, comment, decides });
   if (action === 'reject') {
     out.push(
       { matches: [{ kind: 'l4proto', protos: ['tcp'] }], counter: true, verdict: { kind: 'reject', with: 'tcp reset' }, comment, decides },
@@ -152,14 +174,16 @@ export function buildFilterTable(fw: FirewallModel, m: NodeModel, c: Required<Fi
   const chains: Chain[] = [];
   const pairBy = new Map<string, ZonePair>(fw.pairs.map((p) => [`${p.from}>${p.to}`, p]));
   const zoneList = [...m.zones.entries()].filter(([, devs]) => devs.length > 0);
-  const rules = (pair: ZonePair | undefined) => (pair?.rules ?? []).map((r) => userRule(fw, r));
+  const nf = c.nflog[0];
+  const rules = (pair: ZonePair | undefined) => (pair ? pair.rules.flatMap((r) => pairRules(fw, r, pair, nf)) : []);
+  const pairNf = (from: string, to: string) => (nf ? { ...nf, from, to } : undefined);
 
   // Input: one chain per source zone (rules then policy); dispatch by input interface.
   const inputDispatch: VmapEntry[] = [];
   for (const [zone, devs] of zoneList) {
     const pair = pairBy.get(`${zone}>router`);
     const name = ident('in', zone);
-    chains.push({ name, rules: [...rules(pair), ...policyRules(pair?.policy, fw.defaultAction, `${zone} → router`)] });
+    chains.push({ name, rules: [...rules(pair), ...policyRules(pair?.policy, fw.defaultAction, `${zone} → router`, pairNf(zone, 'router'))] });
     for (const d of devs) inputDispatch.push({ device: d, target: { jump: name }, note: `zone ${zone}` });
   }
 
@@ -182,7 +206,7 @@ export function buildFilterTable(fw: FirewallModel, m: NodeModel, c: Required<Fi
         decides = { path: p.path };
       } else if (pair) {
         const name = ident('fwd', from, to);
-        chains.push({ name, rules: [...rules(pair), ...dnatAccept, ...policyRules(pair.policy, fw.defaultAction, `${from} → ${to}`)] });
+        chains.push({ name, rules: [...rules(pair), ...dnatAccept, ...policyRules(pair.policy, fw.defaultAction, `${from} → ${to}`, pairNf(from, to))] });
         target = { jump: name };
       } else continue; // falls to the default at the end of the source zone chain
       for (const d of toDevs) byOut.push({ device: d, target, note, decides });

@@ -60,7 +60,7 @@ export function ruleText(r: FwRule): string {
   const parts = r.matches.map(matchText);
   if (r.limit) parts.push(`limit rate ${r.limit.rate}${r.limit.burst ? ` burst ${r.limit.burst} packets` : ''}`);
   if (r.counter) parts.push('counter');
-  if (r.log !== undefined) parts.push(`log prefix ${q(r.log)}`);
+  if (r.log !== undefined) parts.push(`log ${r.nflog !== undefined ? `group ${r.nflog} ` : ''}prefix ${q(r.log)}`);
   if (r.clampMss) parts.push('tcp option maxseg size set rt mtu');
   if (r.verdict) parts.push(verdictText(r.verdict));
   if (r.comment !== undefined) parts.push(comment(r.comment));
