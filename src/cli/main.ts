@@ -6,6 +6,7 @@ import { schemaCommand } from './schema.js';
 import { applyCommand, confirmCommand, planCommand, rollbackCommand, statusCommand, watchdogCommand, bootCommand } from './apply.js';
 import { collect, traceCommand } from './trace.js';
 import { diagramCommand } from './diagram.js';
+import { exporterCommand } from './exporter.js';
 import { logsDropsCommand } from './logs.js';
 import { labDownCommand, labRunCommand, labScanCommand, labTestCommand, labUpCommand } from './lab.js';
 
@@ -69,6 +70,8 @@ logs.command('drops').option('--target <spec>', targetHelp).option('-f, --follow
   .description('the drop log: time, devices, addresses, protocol and port, zone pair, and the rule or policy (config path) that dropped it').action(logsDropsCommand);
 program.command('diagram').argument('<file>', 'site file').option('--out <file>', 'write the SVG (or DOT) here instead of stdout').option('--dot', 'print the Graphviz source instead of SVG')
   .description('draw the site as SVG: nodes, links, zones, addresses, uplinks, published services').action(diagramCommand);
+program.command('exporter').requiredOption('--config <file>', 'the exporter file kairo renders (/etc/kairo/exporter.json)')
+  .description('serve Prometheus metrics (run by kairo-exporter.service)').action(exporterCommand);
 program.command('schema').description('print the JSON Schema of the site file (for editors)').action(schemaCommand);
 
 try {

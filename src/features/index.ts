@@ -16,6 +16,7 @@ import { boot } from './boot/index.js';
 import { dns } from './dns/index.js';
 import { dhcp } from './dhcp/index.js';
 import { dropLog } from './drop-log/index.js';
+import { metrics } from './metrics/index.js';
 import { lab } from './lab/index.js';
 
 export const FEATURES = [
@@ -31,6 +32,7 @@ export const FEATURES = [
   dhcp,
   dropLog,
   ra,
+  metrics,
   sysctl,
   boot,
   lab,

@@ -19,6 +19,7 @@ import { routerStandIns, writeIspDns, writeStandIns } from './dns.js';
 
 export const STATE_ROOT = '/run/kairo-lab';
 export const AGENT = join(dirname(fileURLToPath(import.meta.url)), 'agent.mjs');
+const KAIRO_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'kairo.js');
 
 export type Log = (step: string) => void;
 
@@ -327,9 +328,11 @@ function startDaemon(r: LabPlan['routers'][number], unit: string, dir: string, l
   const file = r.artifacts.find((a) => a.path === `/etc/systemd/system/${unit}`);
   const exec = file && unitExec(file.content);
   if (!exec) throw new Error(`lab: ${unit} of ${r.node} has no unit file with ExecStart`);
-  const script = [...exec.pre, `exec ${exec.start}`].join('\n');
+  // kairo's own daemons (the exporter) run from this checkout or package, as `kairo` would on a host.
+  const start = exec.start.replace(/^\/usr\/bin\/env kairo /, `${process.execPath} ${KAIRO_BIN} `);
+  const script = [...exec.pre, `exec ${start}`].join('\n');
   const sh = sandboxScript({
-    root: join(dir, r.node), runtimeDirs: exec.runtimeDirs, env: exec.env, ...(existsSync(standIns) ? { standIns } : {}),
+    root: join(dir, r.node), runtimeDirs: exec.runtimeDirs, sharedRun: join(dir, `${r.node}-run`), env: exec.env, ...(existsSync(standIns) ? { standIns } : {}),
     varLib: { upper: join(dir, `${r.node}-var`), dirs: exec.stateDirs },
     ...(exec.logsDirs.length ? { varLog: { upper: join(dir, r.node, 'var', 'log'), work: join(dir, `${r.node}-varlog-work`), dirs: exec.logsDirs } } : {}),
     binds: mysqlSocketDir ? [[mysqlSocketDir, '/run/mysqld']] : undefined,

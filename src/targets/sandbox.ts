@@ -11,6 +11,8 @@ export interface SandboxOptions {
   devices?: string[];
   /** A fresh /run (tmpfs) with these directories (the unit's RuntimeDirectory=). */
   runtimeDirs?: string[];
+  /** With runtimeDirs: this directory as /run instead of a tmpfs, shared by a router's daemons (the exporter reaches Kea's socket). */
+  sharedRun?: string;
   /** Only these directories of /run made private (tmpfs each), the rest of /run as it is. */
   privateRunDirs?: string[];
   /** /var/lib made writable into this directory (upper layer), with these directories made. */
@@ -64,7 +66,8 @@ export function sandboxScript(o: SandboxOptions, script = 'exec "$@"'): string {
   if (o.runtimeDirs) {
     // The fresh /run is made aside (on /mnt, in this mount namespace only) and moved over /run
     // last: what is bound into it may itself live under the old /run.
-    lines.push('mount -t tmpfs -o mode=0755 kairo-run /mnt');
+    if (o.sharedRun) lines.push(`mkdir -p ${q(o.sharedRun)}`, `mount --bind ${q(o.sharedRun)} /mnt`);
+    else lines.push('mount -t tmpfs -o mode=0755 kairo-run /mnt');
     for (const d of o.runtimeDirs) lines.push(`mkdir -p ${q(`/mnt/${d}`)}`);
     for (const [src, dst] of runBinds) lines.push(`mkdir -p ${q(`/mnt/${dst.slice(5)}`)}`, `mount --bind ${q(src)} ${q(`/mnt/${dst.slice(5)}`)}`);
     lines.push('mount -n --move /mnt /run');
