@@ -27,7 +27,7 @@ function fail(msg: string): never {
 }
 
 /** `lab:NODE` needs the site file (to find its running lab); everything else stands alone. */
-function resolveTarget(spec: string, site?: string): Target {
+export function resolveTarget(spec: string, site?: string): Target {
   if (spec.startsWith('lab:')) {
     // Without the site file (status, confirm, rollback): the running lab that has this node.
     // lab:SITE:NODE names the lab outright (names hold no ':').

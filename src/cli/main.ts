@@ -6,6 +6,7 @@ import { schemaCommand } from './schema.js';
 import { applyCommand, confirmCommand, planCommand, rollbackCommand, statusCommand, watchdogCommand, bootCommand } from './apply.js';
 import { collect, traceCommand } from './trace.js';
 import { diagramCommand } from './diagram.js';
+import { flowsCommand } from './flows.js';
 import { labDownCommand, labRunCommand, labScanCommand, labTestCommand, labUpCommand } from './lab.js';
 
 const program = new Command();
@@ -64,6 +65,10 @@ program.command('boot').description('at start-up (kairo-boot.service): the last 
 program.command('_watchdog', { hidden: true }).requiredOption('--target <spec>').action(watchdogCommand);
 program.command('diagram').argument('<file>', 'site file').option('--out <file>', 'write the SVG (or DOT) here instead of stdout').option('--dot', 'print the Graphviz source instead of SVG')
   .description('draw the site as SVG: nodes, links, zones, addresses, uplinks, published services').action(diagramCommand);
+program.command('flows').option('--target <spec>', 'host (default), lab:NODE or lab:SITE:NODE').option('--top <n>', 'this many flows (or talkers), most bytes first', '20')
+  .option('--host <addr>', 'only flows from or to this address').option('--port <port>', 'only flows from or to this port').option('--since <time>', 'only flows seen in this last while, e.g. 10m')
+  .option('--talkers', 'bytes per address (sent and received) instead of single flows').option('--json', 'print as JSON')
+  .description("the local flow collector's records (flows: local), through nfdump").action(flowsCommand);
 program.command('schema').description('print the JSON Schema of the site file (for editors)').action(schemaCommand);
 
 try {

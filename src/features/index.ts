@@ -15,6 +15,7 @@ import { sysctl } from './sysctl/index.js';
 import { boot } from './boot/index.js';
 import { dns } from './dns/index.js';
 import { dhcp } from './dhcp/index.js';
+import { flows } from './flows/index.js';
 import { lab } from './lab/index.js';
 
 export const FEATURES = [
@@ -31,5 +32,6 @@ export const FEATURES = [
   ra,
   sysctl,
   boot,
+  flows,
   lab,
 ] as const;

@@ -44,6 +44,13 @@ export function sandboxScript(o: SandboxOptions, script = 'exec "$@"'): string {
       lines.push(`if [ -d ${q(`${o.root}/${dir}`)} ]; then mount -t overlay kairo-${dir} -o ${q(`lowerdir=${o.root}/${dir}:/${dir}`)} /${dir}; fi`);
     }
   }
+  if (o.varLib) {
+    // Before a fresh /run hides the real one: the upper layer (the lab's state directory, under
+    // /run) must be the real directory, so what the daemon writes stays readable from outside.
+    lines.push(`mkdir -p ${q(`${o.varLib.upper}/upper`)} ${q(`${o.varLib.upper}/work`)}`);
+    lines.push(`mount -t overlay kairo-var -o ${q(`lowerdir=/var/lib,upperdir=${o.varLib.upper}/upper,workdir=${o.varLib.upper}/work`)} /var/lib`);
+    for (const d of o.varLib.dirs) lines.push(`mkdir -p ${q(`/var/lib/${d}`)}`);
+  }
   const runBinds = (o.binds ?? []).filter(([, dst]) => dst.startsWith('/run/'));
   if (o.runtimeDirs) {
     // The fresh /run is made aside (on /mnt, in this mount namespace only) and moved over /run
@@ -54,11 +61,6 @@ export function sandboxScript(o: SandboxOptions, script = 'exec "$@"'): string {
     lines.push('mount -n --move /mnt /run');
   }
   for (const d of o.privateRunDirs ?? []) lines.push(`mkdir -p ${q(`/run/${d}`)}`, `mount -t tmpfs -o mode=0755 kairo-run ${q(`/run/${d}`)}`);
-  if (o.varLib) {
-    lines.push(`mkdir -p ${q(`${o.varLib.upper}/upper`)} ${q(`${o.varLib.upper}/work`)}`);
-    lines.push(`mount -t overlay kairo-var -o ${q(`lowerdir=/var/lib,upperdir=${o.varLib.upper}/upper,workdir=${o.varLib.upper}/work`)} /var/lib`);
-    for (const d of o.varLib.dirs) lines.push(`mkdir -p ${q(`/var/lib/${d}`)}`);
-  }
   for (const [src, dst] of (o.binds ?? []).filter((b) => !o.runtimeDirs || !runBinds.includes(b))) lines.push(`mkdir -p ${q(dst)}`, `mount --bind ${q(src)} ${q(dst)}`);
   for (const e of o.env ?? []) lines.push(`export ${q(e)}`);
   lines.push(script);
