@@ -40,7 +40,7 @@ export function verifyFlows(c: VerifyContext<typeof flowsSiteKeys>) {
 
   const local = localOf(f.local);
   if (f.export.length === 0 && !local) {
-    c.error('flows.no-collector', ['flows'], 'flows has no collector: the records would go nowhere', 'add export: [{ collector: ADDRESS:PORT }] or local: true (a collector on the router, read with `kairo flows`)');
+    c.error('flows.no-collector', ['flows'], 'the flow records would go nowhere: there is no export and no local collector', 'add export: [{ collector: ADDRESS:PORT }] or local: true (a collector on the router, read with `kairo flows`)');
   }
   if (local) {
     const base = ['flows', 'local'];
