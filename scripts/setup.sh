@@ -9,7 +9,8 @@ for pair in nft:nftables ip:iproute2 ss:iproute2 dnsmasq:dnsmasq-base radvd:radv
             nmap:nmap iperf3:iperf3 ethtool:ethtool iptables:iptables pppd:ppp systemd-analyze:systemd \
             networkctl:systemd dbus-daemon:dbus-daemon nsenter:util-linux kea-dhcp6:kea-dhcp6-server conntrack:conntrack \
             kea-dhcp4:kea-dhcp4-server kea-admin:kea-admin busybox:busybox unbound:unbound unbound-checkconf:unbound mariadbd:mariadb-server \
-            rdisc6:ndisc6 openssl:openssl ulogd:ulogd2; do
+            rdisc6:ndisc6 openssl:openssl ulogd:ulogd2 prometheus:prometheus \
+            softflowd:softflowd softflowctl:softflowd nfcapd:nfdump nfdump:nfdump nfexpire:nfdump; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 # unbound's root hints and trust anchor (a Recommends, which --no-install-recommends leaves out).

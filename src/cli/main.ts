@@ -8,6 +8,7 @@ import { collect, traceCommand } from './trace.js';
 import { diagramCommand } from './diagram.js';
 import { exporterCommand } from './exporter.js';
 import { logsDropsCommand } from './logs.js';
+import { flowsCommand } from './flows.js';
 import { labDownCommand, labRunCommand, labScanCommand, labTestCommand, labUpCommand } from './lab.js';
 
 const program = new Command();
@@ -72,6 +73,10 @@ program.command('diagram').argument('<file>', 'site file').option('--out <file>'
   .description('draw the site as SVG: nodes, links, zones, addresses, uplinks, published services').action(diagramCommand);
 program.command('exporter').requiredOption('--config <file>', 'the exporter file kairo renders (/etc/kairo/exporter.json)')
   .description('serve Prometheus metrics (run by kairo-exporter.service)').action(exporterCommand);
+program.command('flows').option('--target <spec>', 'host (default), lab:NODE or lab:SITE:NODE').option('--top <n>', 'this many flows (or talkers), most bytes first', '20')
+  .option('--host <addr>', 'only flows from or to this address').option('--port <port>', 'only flows from or to this port').option('--since <time>', 'only flows seen in this last while, e.g. 10m')
+  .option('--talkers', 'bytes per address (sent and received) instead of single flows').option('--json', 'print as JSON')
+  .description("the local flow collector's records (flows: local), through nfdump").action(flowsCommand);
 program.command('schema').description('print the JSON Schema of the site file (for editors)').action(schemaCommand);
 
 try {

@@ -147,7 +147,8 @@ export interface Service {
   /**
    * The lab runs this unit's ExecStart in the router's namespace, on the node's rendered files
    * (they take the place of /etc, as on a host): a daemon that serves the links (Kea, unbound).
-   * `listens`: what it listens on once it is ready ('udp:67').
+   * `listens`: what it listens on once it is ready ('udp:67'); empty for a daemon that listens on
+   * nothing (softflowd): it is ready when it still runs 300 ms after its start.
    */
   lab?: { listens: string[] };
   /**

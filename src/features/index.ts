@@ -17,6 +17,7 @@ import { dns } from './dns/index.js';
 import { dhcp } from './dhcp/index.js';
 import { dropLog } from './drop-log/index.js';
 import { metrics } from './metrics/index.js';
+import { flows } from './flows/index.js';
 import { lab } from './lab/index.js';
 
 export const FEATURES = [
@@ -35,5 +36,6 @@ export const FEATURES = [
   metrics,
   sysctl,
   boot,
+  flows,
   lab,
 ] as const;

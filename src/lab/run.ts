@@ -300,6 +300,14 @@ function buildLab(plan: LabPlan, say: Log): void {
   });
 
   for (const x of daemons) {
+    if (x.d.listens.length === 0) {
+      // A daemon that listens on nothing (softflowd captures and sends) is taken as ready when it
+      // still runs a moment after its start: one that cannot open its device or reach its
+      // collector exits at once.
+      run('sleep', [String(Math.max(0, 300 - (Date.now() - x.started)) / 1000)]);
+      if (!running(x.pid)) throw new Error(`lab: ${x.d.unit} on ${x.r.node} exited; the end of its log:\n${logTail(x.log)}`);
+      continue;
+    }
     const deadline = Date.now() + 15_000;
     while (!listening(x.r.ns, x.d.listens)) {
       if (!running(x.pid)) throw new Error(`lab: ${x.d.unit} on ${x.r.node} exited; the end of its log:\n${logTail(x.log)}`);
@@ -319,11 +327,19 @@ function buildLab(plan: LabPlan, say: Log): void {
 }
 
 /**
+ * Where a lab router's daemons keep what they write to /var/lib (an overlay's upper layer, beside
+ * the router's rendered tree ROOT): `kairo flows` reads the local collector's files there.
+ */
+export function labVarLib(routerRoot: string): string {
+  return `${routerRoot}-var`;
+}
+
+/**
  * Starts a unit's daemon in the router namespace as systemd would: its ExecStartPre lines, then
  * ExecStart, with its environment and directories, on the node's rendered files laid over /etc
  * and /usr, a /run of its own and a /var/lib whose changes stay in the lab's state directory.
  */
-function startDaemon(r: LabPlan['routers'][number], unit: string, dir: string, logs: string, mysqlSocketDir?: string): { pid: number | undefined; log: string } {
+function startDaemon(r: LabPlan['routers'][number], unit: string, dir: string, logs: string, mysqlSocketDir?: string): { pid: number | undefined; log: string; started: number } {
   const standIns = join(dir, `${r.node}-standins`);
   const file = r.artifacts.find((a) => a.path === `/etc/systemd/system/${unit}`);
   const exec = file && unitExec(file.content);
@@ -333,12 +349,12 @@ function startDaemon(r: LabPlan['routers'][number], unit: string, dir: string, l
   const script = [...exec.pre, `exec ${start}`].join('\n');
   const sh = sandboxScript({
     root: join(dir, r.node), runtimeDirs: exec.runtimeDirs, sharedRun: join(dir, `${r.node}-run`), env: exec.env, ...(existsSync(standIns) ? { standIns } : {}),
-    varLib: { upper: join(dir, `${r.node}-var`), dirs: exec.stateDirs },
+    varLib: { upper: labVarLib(join(dir, r.node)), dirs: exec.stateDirs },
     ...(exec.logsDirs.length ? { varLog: { upper: join(dir, r.node, 'var', 'log'), work: join(dir, `${r.node}-varlog-work`), dirs: exec.logsDirs } } : {}),
     binds: mysqlSocketDir ? [[mysqlSocketDir, '/run/mysqld']] : undefined,
   }, script);
   const log = join(logs, `${unit.replace(/\.service$/, '')}-${r.node}.log`);
-  return { pid: startIn(r.ns, log, 'unshare', ['--mount', '--propagation', 'private', 'sh', '-c', sh]), log };
+  return { pid: startIn(r.ns, log, 'unshare', ['--mount', '--propagation', 'private', 'sh', '-c', sh]), log, started: Date.now() };
 }
 
 /**
