@@ -15,6 +15,7 @@
 // without waiting (--no-block: this unit runs before the network, they run after it). Units in
 // both generations need nothing more: they have not started yet and will start from the restored
 // files.
+import { loadModules } from './modules.js';
 import type { Target } from '../targets/types.js';
 import { NFT_PATH, SYSCTL_PATH } from '../render/ruleset.js';
 import { acquireLock } from './lock.js';
@@ -120,6 +121,7 @@ export function bootRestore(target: Target, log: (s: string) => void = () => {})
     const files = new Map(generationState(store, confirmed).artifacts.map((a) => [a.path, a.content]));
     const nft = files.get(NFT_PATH);
     if (nft !== undefined) {
+      loadModules(target, [...files].map(([path, content]) => ({ path, content })));
       const r = target.exec!('nft', ['-f', '-'], nft);
       if (r.code !== 0) {
         target.exec!('sysctl', ['-q', '-w', ...FORWARDING_OFF]);

@@ -3,6 +3,7 @@
 // check health, and put everything back as it was if any step fails. A journal on disk lets the
 // next run finish the job of a process that was killed half-way.
 import { runDaemonChecks, servicesToCheck } from './daemon-checks.js';
+import { loadModules } from './modules.js';
 import type { Artifact } from '../render/artifact.js';
 import { KAIRO_TABLES, NFT_PATH, SYSCTL_PATH } from '../render/index.js';
 import { rulesetDelta } from '../render/nft-delta.js';
@@ -328,6 +329,7 @@ export function apply(target: Target, rendered: Artifact[], meta: { site: string
     const planned = nftScript(artifacts, before, !drift && previous > 0);
     lap('read live state and plan the ruleset');
     if (target.exec) {
+      loadModules(target, artifacts);
       if (planned.script) {
         const c = target.exec('nft', ['-c', '-f', '-'], planned.script);
         if (c.code !== 0) throw new ApplyError(`the ruleset was rejected by nft -c; nothing was changed:\n${c.stderr.trim()}`, 'check', false);

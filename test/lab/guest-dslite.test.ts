@@ -29,6 +29,8 @@ ip -n lan link set eth0 up
 ip -n lan addr add 192.168.2.254/24 dev eth0
 ip -n lan route add default via 192.168.2.2
 sysctl -q -p /etc/kairo/sysctl.conf && echo "KAIRO-RESULT sysctl=ok"
+# What systemd-modules-load does at boot on a host (this guest's /init does not run it).
+for m in $(grep -v '^#' /etc/modules-load.d/kairo.conf 2>/dev/null); do modprobe "$m"; done
 nft -f /etc/kairo/nftables.nft && echo "KAIRO-RESULT nft=loaded"
 ip -6 addr add 2001:db8:a::2/64 dev enp3s0 nodad
 sh /etc/kairo/ds-lite/ip6tnl1.sh start && echo "KAIRO-RESULT dslite=up"
@@ -45,7 +47,7 @@ echo "KAIRO-RESULT after_stop=$(ip route show default | head -1 | sed 's/ *$//' 
 
 test('guest: the ipoe-ha-pair router brings up DS-Lite from its rendered files; a LAN client reaches IPv4 through the AFTR', { skip: guestTestSkip(), timeout: 150_000 }, async () => {
   const files = Object.fromEntries(
-    ['/etc/kairo/nftables.nft', '/etc/kairo/sysctl.conf', '/etc/kairo/ds-lite/ip6tnl1.sh'].map((p) => [p, { content: file(p).content, mode: file(p).mode }]),
+    ['/etc/kairo/nftables.nft', '/etc/kairo/sysctl.conf', '/etc/kairo/ds-lite/ip6tnl1.sh', '/etc/modules-load.d/kairo.conf'].filter((p) => beagle.artifacts.some((a) => a.path === p)).map((p) => [p, { content: file(p).content, mode: file(p).mode }]),
   );
   const rs = await runGuests([
     { name: 'beagle', script: B4, modules: ['ip6_tunnel', 'veth', 'nf_tables'], nics: [{ id: 'enp3s0', link: 'access' }], files },

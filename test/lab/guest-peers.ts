@@ -69,6 +69,8 @@ radvd -C /etc/kairo/radvd.conf -p /run/radvd.pid
 `
     : '';
   return `set -eu
+# What systemd-modules-load does at boot on a host (this guest's /init does not run it).
+for m in $(grep -v '^#' /etc/modules-load.d/kairo.conf 2>/dev/null); do modprobe "$m"; done
 nft -f /etc/kairo/nftables.nft
 ip -6 addr add 2001:db8:a::1/64 dev b4side nodad
 ${ra}ip -6 tunnel add dslite mode ipip6 local 2001:db8:a::1 remote ${opts.b4 ?? '2001:db8:a::2'} encaplimit none

@@ -3,6 +3,7 @@
 // → JSON, one object a line, written at once (sync) so that a line is on disk when the packet is
 // dropped and a reader (`kairo logs drops --follow`) sees it.
 import type { Artifact } from '../../render/artifact.js';
+import { MODULES_LOAD_PATH as MODULES_LOAD } from '../../render/ruleset.js';
 import type { DropLogEntry } from '../firewall/nflog.js';
 import type { DropLogModel } from './model.js';
 
@@ -76,7 +77,11 @@ export function mapFile(entries: DropLogEntry[]): string {
   return `${JSON.stringify({ version: 1, entries: Object.fromEntries(entries.map((e) => [e.id, { path: e.path, name: e.name, from: e.from, to: e.to, action: e.action, label: e.label }])) }, null, 2)}\n`;
 }
 
+
 export function renderDropLog(m: DropLogModel, head: string, site: string): Artifact[] {
   const a = (path: string, content: string): Artifact => ({ path, content, mode: 0o644, owner: 'drop-log', reload: 'none' });
-  return [a(ULOGD_CONF, ulogdConf(m, head)), a(DROP_LOG_MAP, mapFile(m.entries)), a(UNIT_PATH, unit(head, site, m)), a(LOGROTATE, logrotate(head, m))];
+  // `log group` in an inet table needs nfnetlink_log loaded already: the kernel does not load it
+  // for the inet family by itself (there is no nf-logger alias for it), so a fresh boot would
+  // refuse the ruleset. systemd-modules-load loads it before kairo-boot; apply and boot load it too.
+  return [a(ULOGD_CONF, ulogdConf(m, head)), a(DROP_LOG_MAP, mapFile(m.entries)), a(UNIT_PATH, unit(head, site, m)), a(LOGROTATE, logrotate(head, m)), a(MODULES_LOAD, `${head}nfnetlink_log\n`)];
 }
