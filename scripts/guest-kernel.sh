@@ -147,7 +147,7 @@ MODULES=(virtio_mmio virtio_net af_packet
   slhc ppp_generic ppp_async pppox pppoe
   nf_conntrack nf_nat nf_tables nft_ct nft_chain_nat nft_nat nft_masq nft_redir
   nft_fib nft_fib_inet nft_fib_ipv4 nft_fib_ipv6 nft_reject nft_reject_inet nft_reject_ipv4 nft_reject_ipv6
-  nft_limit nft_log nft_quota nft_numgen nft_hash nft_tproxy nft_socket nf_log_syslog)
+  nft_limit nft_log nft_quota nft_numgen nft_hash nft_tproxy nft_socket nf_log_syslog nfnetlink_log)
 MODDIR="lib/modules/$KVER"
 depmod -b "$POOL" "$KVER"
 mkdir -p "$ROOT/usr/$MODDIR"

@@ -50,7 +50,7 @@ test('guest: the ipoe-ha-pair router brings up DS-Lite from its rendered files; 
     ['/etc/kairo/nftables.nft', '/etc/kairo/sysctl.conf', '/etc/kairo/ds-lite/ip6tnl1.sh', '/etc/modules-load.d/kairo.conf'].filter((p) => beagle.artifacts.some((a) => a.path === p)).map((p) => [p, { content: file(p).content, mode: file(p).mode }]),
   );
   const rs = await runGuests([
-    { name: 'beagle', script: B4, modules: ['ip6_tunnel', 'veth', 'nf_tables'], nics: [{ id: 'enp3s0', link: 'access' }], files },
+    { name: 'beagle', script: B4, modules: ['ip6_tunnel', 'veth', 'nf_tables', 'nfnetlink_log'], nics: [{ id: 'enp3s0', link: 'access' }], files },
     { name: 'aftr', script: AFTR, after: AFTR_AFTER, serve: true, modules: ['ip6_tunnel', 'veth', 'nf_tables', 'nft_chain_nat', 'nft_masq'], nics: [{ id: 'b4side', link: 'access' }],
       files: { '/etc/kairo/nftables.nft': AFTR_NFT, '/etc/kairo/internet.nft': INTERNET_NFT } },
   ], 120_000);

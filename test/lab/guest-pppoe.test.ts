@@ -63,7 +63,7 @@ echo "KAIRO-RESULT clamped=$(nft list chain inet kairo mss_clamp | sed -n 's/.*o
 
 test('guest: the home-router dials PPPoE from its rendered peer file; LAN traffic leaves over ppp0, NATed and MSS-clamped', { skip: guestTestSkip(), timeout: 150_000 }, async () => {
   const rs = await runGuests([
-    { name: 'router', script: ROUTER, modules: ['pppoe', 'veth', 'nf_tables'], nics: [{ id: 'enp1s0', link: 'dsl' }],
+    { name: 'router', script: ROUTER, modules: ['pppoe', 'veth', 'nf_tables', 'nfnetlink_log'], nics: [{ id: 'enp1s0', link: 'dsl' }],
       files: { '/etc/ppp/peers/kairo-wan': file('/etc/ppp/peers/kairo-wan'), '/etc/kairo/nftables.nft': file('/etc/kairo/nftables.nft'), '/etc/kairo/sysctl.conf': file('/etc/kairo/sysctl.conf'), '/etc/modules-load.d/kairo.conf': file('/etc/modules-load.d/kairo.conf') } },
     { name: 'ac', script: AC, after: AFTER, serve: true, modules: ['ppp_generic', 'ppp_async', 'nf_tables'], nics: [{ id: 'lan', link: 'dsl' }],
       files: { '/etc/ppp/pap-secrets': SECRETS, '/etc/ppp/pppoe-server-options': AC_OPTIONS, '/etc/kairo/observe.nft': OBSERVE } },
