@@ -159,3 +159,9 @@ test("zod's wording does not reach the user", () => {
     assert.doesNotMatch(out, /Too (big|small)|expected (number|string|array|record)|Invalid key|<=|>=/, out);
   }
 });
+
+test('unit text: a literal % is written %% (systemd reads % as a specifier), everything else as is', async () => {
+  const { unitText } = await import('../../src/render/artifact.js');
+  assert.equal(unitText('kairo: 50% of eth0 (%n)'), 'kairo: 50%% of eth0 (%%n)');
+  assert.equal(unitText('kairo: DS-Lite softwire ip6tnl1'), 'kairo: DS-Lite softwire ip6tnl1');
+});

@@ -1,7 +1,7 @@
 // Kea's configuration files (JSON; Kea accepts '#' comments) and kairo's own units for the two
 // daemons. kairo's units run Debian's binaries on kairo's files under /etc/kairo/kea and take the
 // place of Debian's own units (Conflicts=), so one server answers on the link.
-import type { Artifact } from '../../render/artifact.js';
+import { type Artifact, unitText } from '../../render/artifact.js';
 import { fromBig, rangeText } from './pools.js';
 import type { DhcpLink, DhcpModel, LeaseDatabase, Subnet4, Subnet6 } from './model.js';
 import { bounds } from './pools.js';
@@ -166,7 +166,7 @@ function keaUnit(head: string, family: 4 | 6, site: string, devices: string[], d
   const conf = family === 4 ? DHCP4_CONF : DHCP6_CONF;
   // The site name is a plain name (letters, digits, - and _): no systemd specifier can hide in it.
   return `${head}[Unit]
-Description=kairo: DHCPv${family} server (Kea) for site ${site}
+Description=${unitText(`kairo: DHCPv${family} server (Kea) for site ${site}`)}
 Documentation=man:kea-dhcp${family}(8)
 After=kairo-boot.service network-pre.target
 Conflicts=kea-dhcp${family}-server.service

@@ -2,7 +2,7 @@
 // restart (the addresses it listens on, who may ask, upstreams); local names and the block list
 // live in files it includes, which `unbound-control reload_keep_cache` rereads without dropping
 // the cache.
-import type { Artifact } from '../../render/artifact.js';
+import { type Artifact, unitText } from '../../render/artifact.js';
 import type { DnsModel } from './model.js';
 
 export const UNBOUND_DIR = '/etc/kairo/unbound';
@@ -103,7 +103,7 @@ function blocklistConf(m: DnsModel, head: string): string {
 
 function unit(head: string, site: string): string {
   return `${head}[Unit]
-Description=kairo: DNS resolver (unbound) for site ${site}
+Description=${unitText(`kairo: DNS resolver (unbound) for site ${site}`)}
 Documentation=man:unbound(8) man:unbound.conf(5)
 After=kairo-boot.service network-pre.target
 Before=nss-lookup.target

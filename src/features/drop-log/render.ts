@@ -2,7 +2,7 @@
 // firewall's group) → BASE (packet fields) → IFINDEX (device names) → IP2STR (addresses as text)
 // → JSON, one object a line, written at once (sync) so that a line is on disk when the packet is
 // dropped and a reader (`kairo logs drops --follow`) sees it.
-import type { Artifact } from '../../render/artifact.js';
+import { type Artifact, unitText } from '../../render/artifact.js';
 import { MODULES_LOAD_PATH as MODULES_LOAD } from '../../render/ruleset.js';
 import type { DropLogEntry } from '../firewall/nflog.js';
 import type { DropLogModel } from './model.js';
@@ -37,7 +37,7 @@ sync=1
 
 function unit(head: string, site: string, m: DropLogModel): string {
   return `${head}[Unit]
-Description=kairo: drop log (ulogd2, NFLOG group ${m.spec.group} to ${DROP_LOG}) for site ${site}
+Description=${unitText(`kairo: drop log (ulogd2, NFLOG group ${m.spec.group} to ${DROP_LOG}) for site ${site}`)}
 Documentation=man:ulogd(8)
 After=kairo-boot.service
 Conflicts=ulogd2.service

@@ -1,7 +1,7 @@
 // DS-Lite B4 (RFC 6333, seed 000): once the uplink has a global IPv6 address (SLAAC on IPoE),
 // bring up an ipip6 softwire to the AFTR and move the IPv4 default route onto it; on stop, move it
 // back. A script plus a oneshot unit, like the seed's ipoe.sh/ipoe.service, with the waits bounded.
-import type { Artifact } from '../../render/artifact.js';
+import { type Artifact, unitText } from '../../render/artifact.js';
 import type { DsLiteLink } from './index.js';
 
 export const DSLITE_DIR = '/etc/kairo/ds-lite';
@@ -57,7 +57,7 @@ export function renderDsLite(links: DsLiteLink[], head: string): Artifact[] {
     const i = d.iface;
     const script = `${DSLITE_DIR}/${d.tunnel}.sh`;
     const unit = `${head}[Unit]
-Description=kairo: DS-Lite softwire ${d.tunnel} over ${i.device} to ${d.aftr}
+Description=${unitText(`kairo: DS-Lite softwire ${d.tunnel} over ${i.device} to ${d.aftr}`)}
 Wants=network-online.target
 After=network-online.target kairo-boot.service
 

@@ -1,7 +1,7 @@
 // kairo's units for flow accounting: one softflowd per watched link (it captures on one device),
 // and the local collector nfcapd with its disk budget. They take the place of Debian's own units
 // (Conflicts=), which read /etc/default files kairo does not write.
-import type { Artifact } from '../../render/artifact.js';
+import { type Artifact, unitText } from '../../render/artifact.js';
 import { collectorText, type FlowsLink, type FlowsModel, type LocalCollector } from './model.js';
 
 export const FLOWS_DIR = '/var/lib/kairo/flows';
@@ -36,7 +36,7 @@ export function softflowdArgv(m: FlowsModel, l: FlowsLink): string[] {
 function softflowdUnitText(head: string, site: string, m: FlowsModel, l: FlowsLink): string {
   // The site name and interface keys are plain names: no systemd specifier can hide in them.
   return `${head}[Unit]
-Description=kairo: flow accounting (softflowd) on ${l.device} (${l.path}) for site ${site}
+Description=${unitText(`kairo: flow accounting (softflowd) on ${l.device} (${l.path}) for site ${site}`)}
 Documentation=man:softflowd(8)
 After=kairo-boot.service network-pre.target${m.local ? ` ${NFCAPD_UNIT}` : ''}
 Conflicts=softflowd.service softflowd@${l.device}.service
@@ -61,7 +61,7 @@ export function nfcapdArgv(c: LocalCollector): string[] {
 
 function nfcapdUnitText(head: string, site: string, c: LocalCollector): string {
   return `${head}[Unit]
-Description=kairo: local flow collector (nfcapd) for site ${site}
+Description=${unitText(`kairo: local flow collector (nfcapd) for site ${site}`)}
 Documentation=man:nfcapd(1) man:nfexpire(1)
 After=kairo-boot.service
 Conflicts=nfdump.service

@@ -1,7 +1,7 @@
 // PPPoE (seed 004): a pppd peer using the kernel's PPPoE through the rp-pppoe plugin, kept up by a
 // systemd unit; the Ethernet device under it gets no address. The firewall and NAT follow the PPP
 // device (zones name it), and TCP MSS is clamped to its smaller MTU.
-import type { Artifact } from '../../render/artifact.js';
+import { type Artifact, unitText } from '../../render/artifact.js';
 import type { PppoeLink } from './index.js';
 
 export const PEERS_DIR = '/etc/ppp/peers';
@@ -53,7 +53,7 @@ export function renderPppoe(links: PppoeLink[], head: string): Artifact[] {
   }));
   return [...links.flatMap((p) => {
     const unit = `${head}[Unit]
-Description=kairo: PPPoE ${p.device} over ${p.over} (${p.path})
+Description=${unitText(`kairo: PPPoE ${p.device} over ${p.over} (${p.path})`)}
 Wants=network.target
 After=network.target kairo-boot.service
 
