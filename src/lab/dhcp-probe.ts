@@ -62,12 +62,9 @@ export interface Lease6 {
  * directory), never in the machine's own.
  */
 export function requestLease6(ns: string, mac: string, dir: string, pd: boolean): { lease: Lease6; dev: string } | { error: string } {
-  const dev = `d6${mac.slice(-5).replace(':', '')}`;
+  const dev = clientLink(ns, mac, 'd6');
+  if (typeof dev !== 'string') return dev;
   const ip = (...a: string[]) => run('ip', ['-n', ns, ...a]);
-  ip('link', 'del', dev);
-  const add = ip('link', 'add', dev, 'link', 'eth0', 'address', mac, 'type', 'macvlan', 'mode', 'bridge');
-  if (add.code !== 0) return { error: `could not make a client interface: ${add.stderr.trim()}` };
-  ip('link', 'set', dev, 'up');
   const out = join(dir, 'dhcpcd.out');
   writeFileSync(out, '');
   const argv = sandboxArgv({ root: join(dir, 'no-root'), privateRunDirs: ['dhcpcd'], varLib: { upper: join(dir, `dhcpcd-${dev}`), dirs: ['dhcpcd'] } },
@@ -99,14 +96,22 @@ export function parseLease(stdout: string): Lease | undefined {
   return { ip: kv.ip, router: list(kv.router), dns: list(kv.dns), domain: kv.domain || undefined, mtu: kv.mtu || undefined, staticroutes: kv.staticroutes || undefined };
 }
 
-/** Asks for a lease on `ns`'s eth0 with `mac`. */
-export function requestLease(ns: string, mac: string, script: string, release = true): Lease | { error: string } {
-  const dev = `dh${mac.slice(-5).replace(':', '')}`;
+/** A client interface of its own on `ns`'s eth0 (a macvlan with `mac`), made afresh: its name, or why not. */
+function clientLink(ns: string, mac: string, prefix: string): string | { error: string } {
+  const dev = `${prefix}${mac.slice(-5).replace(':', '')}`;
   const ip = (...a: string[]) => run('ip', ['-n', ns, ...a]);
   ip('link', 'del', dev);
   const add = ip('link', 'add', dev, 'link', 'eth0', 'address', mac, 'type', 'macvlan', 'mode', 'bridge');
   if (add.code !== 0) return { error: `could not make a client interface: ${add.stderr.trim()}` };
   ip('link', 'set', dev, 'up');
+  return dev;
+}
+
+/** Asks for a lease on `ns`'s eth0 with `mac`. */
+export function requestLease(ns: string, mac: string, script: string, release = true): Lease | { error: string } {
+  const dev = clientLink(ns, mac, 'dh');
+  if (typeof dev !== 'string') return dev;
+  const ip = (...a: string[]) => run('ip', ['-n', ns, ...a]);
   try {
     // -q: quit once bound; -R: release on exit; -n: fail rather than retry for ever.
     const r = run('busybox', ['udhcpc', '-i', dev, '-f', '-q', ...(release ? ['-R'] : []), '-n', '-t', '6', '-T', '1', '-A', '1', '-s', script, '-O', 'mtu', '-O', 'staticroutes', '-O', 'search'], { netns: ns, timeoutMs: 20_000 });

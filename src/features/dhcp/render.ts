@@ -45,13 +45,14 @@ function option(name: string, data: string | undefined): Json[] {
   return data === undefined || data === '' ? [] : [{ name, data }];
 }
 
+/** What both families' subnets start with: the stable id, the link, the config path. */
+function subnetHead(l: DhcpLink, s: Subnet4 | Subnet6): Json {
+  return { id: s.id, subnet: s.subnet.network, interface: l.device, comment: `${l.path}.dhcp`, 'valid-lifetime': s.leaseTime };
+}
+
 function subnet4(l: DhcpLink, s: Subnet4): Json {
   return {
-    id: s.id,
-    subnet: s.subnet.network,
-    interface: l.device,
-    comment: `${l.path}.dhcp`,
-    'valid-lifetime': s.leaseTime,
+    ...subnetHead(l, s),
     pools: s.pools.map((r) => ({ pool: rangeText(r) })),
     'option-data': [
       ...option('routers', s.router),
@@ -68,11 +69,7 @@ function subnet4(l: DhcpLink, s: Subnet4): Json {
 
 function subnet6(l: DhcpLink, s: Subnet6): Json {
   return {
-    id: s.id,
-    subnet: s.subnet.network,
-    interface: l.device,
-    comment: `${l.path}.dhcp`,
-    'valid-lifetime': s.leaseTime,
+    ...subnetHead(l, s),
     'preferred-lifetime': Math.floor(s.leaseTime * 0.625),
     pools: s.pools.map((r) => ({ pool: `${fromBig(r.lo, 6)}-${fromBig(r.hi, 6)}` })),
     'pd-pools': s.delegate ? [{ prefix: s.delegate.prefix.addr.toString(), 'prefix-len': s.delegate.prefix.prefix, 'delegated-len': s.delegate.length }] : [],
