@@ -32,7 +32,7 @@ say() { printf 'host-root: [%6s ms] %s\n' "$(ms)" "$*"; }
 die() { echo "host-root: error: $*" >&2; exit 1; }
 
 SUITE=bookworm
-PACKAGES=(systemd systemd-sysv dbus nftables iproute2 iputils-ping procps ppp libstdc++6 ca-certificates kea-dhcp4-server kea-dhcp6-server unbound)
+PACKAGES=(systemd systemd-sysv dbus nftables iproute2 iputils-ping procps ppp libstdc++6 ca-certificates kea-dhcp4-server kea-dhcp6-server unbound dns-root-data)
 NODE=${KAIRO_HOST_NODE:-/usr/bin/node}
 STAMP=$(sha256sum "$SELF" | cut -c1-16)
 shared_version() { dpkg-query -W -f='${Version}' libsystemd-shared 2>/dev/null || true; }

@@ -56,7 +56,8 @@ export function runDaemonChecks(services: Service[], artifacts: Artifact[], exec
         varLib: dirs?.stateDirs.length ? { upper: join(root, '.var-lib'), dirs: dirs.stateDirs } : undefined,
       }, s.check!.argv);
       const r = exec(argv[0], argv.slice(1));
-      const missing = r.code === 127 || /not found|No such file or directory/.test(r.stderr) && r.stderr.includes(s.check!.argv[0]);
+      // The sandbox's shell exits 127 when it cannot find the checker; any other failure is the checker's own word.
+      const missing = r.code === 127;
       const pkg = PACKAGES[s.check!.argv[0]];
       const output = missing ? `${s.check!.argv[0]} is not installed${pkg ? ` (apt install ${pkg})` : ''}` : (r.stderr + r.stdout).split('\n').filter((l) => /ERROR|error|fatal|FATAL/.test(l)).join('\n').trim() || (r.stderr + r.stdout).trim();
       return { unit: s.unit, argv: s.check!.argv, ok: r.code === 0, output };

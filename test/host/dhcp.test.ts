@@ -1,5 +1,5 @@
-// Kea on a real systemd host (systemd-nspawn, systemd as PID 1), as a user runs kairo: apply
-// starts kairo-dhcp4.service (after Kea's own check of the file), a LAN client gets a lease; a
+// Kea (with unbound and the exporter beside it) on a real systemd host (systemd-nspawn, systemd
+// as PID 1), as a user runs kairo: apply starts kairo-dhcp4.service (after Kea's own check of the file), a LAN client gets a lease; a
 // changed pool reloads Kea without a restart (same main PID) and the client keeps its address on
 // renewal (the lease survived); after a reboot the unit is up again and the lease still there.
 import { after, before, test } from 'node:test';
@@ -22,6 +22,8 @@ name: hostdhcp
 interfaces:
   wan: { device: wan0, zone: wan, ipv4: 192.0.2.2/24, gateway4: 192.0.2.1 }
   lan: { device: lan0, zone: lan, ipv4: 10.0.0.1/24, dhcp: { pool: ${pool}, domain: home.arpa } }
+dns: true
+metrics: { on: [lan] }
 firewall:
   default: drop
   policies:
@@ -74,6 +76,16 @@ test('host: Kea under systemd leases; a changed pool reloads it (same PID) and t
   const out = kairo(['apply', SITE]);
   assert.match(out, /kea-dhcp4 -t \/etc\/kairo\/kea\/dhcp4\.json: accepted/);
   waitActive();
+  // The resolver and the exporter under systemd too: active, the exporter answering on the LAN address.
+  for (const u of ['kairo-unbound.service', 'kairo-exporter.service']) {
+    for (let i = 0; i < 100 && h.exec('systemctl', ['is-active', u]).stdout.trim() !== 'active'; i++) run('sleep', ['0.1']);
+    assert.equal(h.exec('systemctl', ['is-active', u]).stdout.trim(), 'active', h.journal(['-b', '-u', u, '--no-pager']).slice(-2000));
+  }
+  const scrape = () => h.exec('/usr/local/bin/node', ['-e', 'fetch("http://10.0.0.1:9838/metrics").then((r) => r.text()).then((t) => console.log(t)).catch((e) => console.log("failed: " + e))']).stdout;
+  let metrics = scrape();
+  for (let i = 0; i < 50 && !metrics.includes('kairo_service_up'); i++) run('sleep', ['0.2']), (metrics = scrape());
+  assert.match(metrics, /^kairo_service_up\{unit="kairo-dhcp4.service"\} 1$/m);
+  assert.match(metrics, /^kairo_dns_queries_total \d+$/m);
   const mac = labMac('host dhcp');
   const first = lease(mac);
   assert.ok(!('error' in first), JSON.stringify(first));
